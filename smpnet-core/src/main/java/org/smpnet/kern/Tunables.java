@@ -1,0 +1,23 @@
+package org.smpnet.kern;
+
+/** Boot-time tunables read from system properties (FreeBSD's loader.conf / TUNABLE_INT). */
+final class Tunables {
+    private Tunables() {}
+
+    /**
+     * Reads a boolean tunable: {@code 1/true/yes/on} or {@code 0/false/no/off}.
+     *
+     * @throws IllegalArgumentException naming the property when its value is none of those
+     */
+    static boolean bool(String property, boolean dflt) {
+        String v = System.getProperty(property);
+        if (v == null) {
+            return dflt;
+        }
+        return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "1", "true", "yes", "on" -> true;
+            case "0", "false", "no", "off" -> false;
+            default -> throw new IllegalArgumentException("tunable " + property + "=" + v + ": expected 0 or 1");
+        };
+    }
+}
