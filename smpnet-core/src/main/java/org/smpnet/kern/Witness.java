@@ -357,7 +357,8 @@ public final class Witness {
         StackTraceElement[] frames = new Throwable().getStackTrace();
         try (PrintWriter pw = new PrintWriter(sw)) {
             for (StackTraceElement f : frames) {
-                if (f.getClassName().startsWith(Witness.class.getName())) {
+                String cls = f.getClassName();
+                if (cls.equals(Witness.class.getName()) || cls.startsWith(Witness.class.getName() + "$")) {
                     continue;
                 }
                 pw.println("\tat " + f);
