@@ -19,3 +19,5 @@ smpnet_select_jdk() {
   return 1
 }
 smpnet_select_jdk || exit 1
+# Maven's own libraries still call sun.misc.Unsafe; keep JDK 25's warnings about that out of our output.
+export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
