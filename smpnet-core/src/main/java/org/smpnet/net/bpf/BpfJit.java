@@ -92,7 +92,8 @@ public final class BpfJit {
         throw new IllegalStateException("generated class has no filter method");
     }
 
-    private static BpfFilter define(byte[] bytes) {
+    /** Defines the hidden class in {@code bytes} and returns its instance. */
+    static BpfFilter define(byte[] bytes) {
         try {
             MethodHandles.Lookup hidden = MethodHandles.lookup().defineHiddenClass(bytes, true);
             return (BpfFilter) hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class))
