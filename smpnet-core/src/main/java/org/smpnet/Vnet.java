@@ -1,0 +1,125 @@
+package org.smpnet;
+
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.smpnet.kern.Mtx;
+import org.smpnet.kern.Sysctl;
+import org.smpnet.net.Epair;
+import org.smpnet.net.Ether;
+import org.smpnet.net.Ifnet;
+import org.smpnet.net.IfnetList;
+import org.smpnet.net.Loop;
+import org.smpnet.net.Netisr;
+import org.smpnet.net.PipeConfig;
+
+/**
+ * One stack instance (FreeBSD VIMAGE): its own interfaces, netisr, sysctl tree and, in later layers,
+ * routes and PCBs. Many live in one JVM; tests and the demo join them with {@link #epair}.
+ *
+ * <p>Locking key: {@code epairs} and {@code closed} are guarded by {@link #lock} ("vnet"); the parts are
+ * thread-safe on their own.
+ */
+public final class Vnet implements AutoCloseable {
+    private static final AtomicInteger EPAIR_UNITS = new AtomicInteger();
+
+    private final String name;
+    private final Sysctl sysctl = new Sysctl();
+    private final IfnetList ifnets;
+    private final Ether ether = new Ether();
+    private final Netisr netisr;
+    private final Loop lo0;
+    private final Mtx lock;
+    @GuardedBy("lock") private final List<Epair> epairs = new ArrayList<>();
+    @GuardedBy("lock") private boolean closed;
+
+    /** A stack instance with one netisr thread per CPU (at most 4) and {@code lo0}. */
+    public Vnet(String name) {
+        this(name, Math.min(4, Runtime.getRuntime().availableProcessors()));
+    }
+
+    public Vnet(String name, int netisrThreads) {
+        if (name == null || name.isBlank()) {
+            throw new IllegalArgumentException("a vnet needs a name");
+        }
+        this.name = name;
+        this.lock = new Mtx("vnet " + name, "vnet");
+        this.ifnets = new IfnetList(name);
+        this.netisr = new Netisr(name, netisrThreads, sysctl);
+        this.lo0 = Loop.create("lo0", ifnets, netisr);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** This stack's sysctl tree (net.*); JVM-wide nodes are in {@link Sysctl#kernel()}. */
+    public Sysctl sysctl() {
+        return sysctl;
+    }
+
+    public IfnetList ifnets() {
+        return ifnets;
+    }
+
+    public Ether ether() {
+        return ether;
+    }
+
+    public Netisr netisr() {
+        return netisr;
+    }
+
+    public Ifnet loopback() {
+        return lo0.ifnet();
+    }
+
+    /** Joins this stack to {@code other} with a perfect epair ({@code epairNa} here, {@code epairNb} there). */
+    public Epair epair(Vnet other) {
+        return epair(other, PipeConfig.NONE, PipeConfig.NONE);
+    }
+
+    /** Joins this stack to {@code other} with an epair impaired per direction. */
+    public Epair epair(Vnet other, PipeConfig toOther, PipeConfig fromOther) {
+        Epair e = Epair.create(EPAIR_UNITS.getAndIncrement(), ifnets, ether, other.ifnets, other.ether, toOther, fromOther);
+        lock.lock();
+        try {
+            epairs.add(e);
+        } finally {
+            lock.unlock();
+        }
+        return e;
+    }
+
+    /** Detaches every interface and stops the threads. May sleep; idempotent. */
+    @Override
+    public void close() {
+        List<Epair> es;
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            es = List.copyOf(epairs);
+            epairs.clear();
+        } finally {
+            lock.unlock();
+        }
+        es.forEach(Epair::destroy);
+        for (Ifnet ifp : ifnets.snapshot()) {
+            try {
+                ifnets.detach(ifp);
+            } catch (IllegalStateException alreadyGone) {
+                // detached concurrently by its owner: nothing left to do
+            }
+        }
+        netisr.close();
+    }
+
+    @Override
+    public String toString() {
+        return "Vnet[" + name + "]";
+    }
+}

@@ -1,0 +1,145 @@
+package org.smpnet.net;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A virtual crossover cable ({@code if_epair}): two Ethernet interfaces, {@code epairNa} and
+ * {@code epairNb}, usually in two stack instances. A frame sent on one side goes through that
+ * direction's {@link LinkPipe} (impairment) into the other side's receive queue, whose ithread calls
+ * the other interface's input. Queuing there, not calling across directly, keeps one stack's locks
+ * from ever being held while the other stack's input runs.
+ */
+public final class Epair {
+    private static final int QUEUE_LIMIT = 4096;
+
+    /** The driver of one side. MPSAFE: it keeps no state of its own beyond final references. */
+    private final class Side implements IfDriver {
+        private LinkPipe out;    // set once in the constructor, before attach
+        private IfQueue in;
+
+        @Override
+        public void transmit(Ifnet ifp, Mbuf m) {
+            out.send(m);
+        }
+
+        @Override
+        public void init(Ifnet ifp) {
+            ifp.setFlags(IfFlags.RUNNING, 0);
+            ifp.setLinkState(LinkState.UP);
+        }
+
+        @Override
+        public void stop(Ifnet ifp) {
+            if ((ifp.flags() & IfFlags.RUNNING) != 0) {
+                ifp.setFlags(0, IfFlags.RUNNING);
+            }
+            ifp.setLinkState(LinkState.DOWN);
+        }
+    }
+
+    private final Ifnet a;
+    private final Ifnet b;
+    private final IfnetList listA;
+    private final IfnetList listB;
+    private final LinkPipe aToB;
+    private final LinkPipe bToA;
+    private final IfQueue inA;
+    private final IfQueue inB;
+    private final AtomicBoolean destroyed = new AtomicBoolean();
+
+    private Epair(int unit, IfnetList listA, Ether etherA, IfnetList listB, Ether etherB, PipeConfig ab, PipeConfig ba) {
+        this.listA = listA;
+        this.listB = listB;
+        Side sa = new Side();
+        Side sb = new Side();
+        a = Ifnet.alloc("epair" + unit + "a", IfType.ETHER, sa);
+        b = Ifnet.alloc("epair" + unit + "b", IfType.ETHER, sb);
+        inA = new IfQueue(a.name() + " rx", QUEUE_LIMIT, Side.class, a::input);
+        inB = new IfQueue(b.name() + " rx", QUEUE_LIMIT, Side.class, b::input);
+        aToB = new LinkPipe(a.name() + "->" + b.name(), ab, inB::enqueue);
+        bToA = new LinkPipe(b.name() + "->" + a.name(), ba, inA::enqueue);
+        sa.out = aToB;
+        sa.in = inA;
+        sb.out = bToA;
+        sb.in = inB;
+        etherA.ifattach(a, MacAddr.local(0xe0000000 | (unit << 1)));
+        etherB.ifattach(b, MacAddr.local(0xe0000000 | (unit << 1) | 1));
+    }
+
+    /**
+     * Creates {@code epair<unit>a} in {@code listA} and {@code epair<unit>b} in {@code listB}, attached
+     * and up, with the given impairment per direction.
+     *
+     * @throws IllegalArgumentException if either name is taken (nothing is left attached then)
+     */
+    public static Epair create(int unit, IfnetList listA, Ether etherA, IfnetList listB, Ether etherB,
+                               PipeConfig aToB, PipeConfig bToA) {
+        if (unit < 0) {
+            throw new IllegalArgumentException("epair unit must not be negative: " + unit);
+        }
+        Epair e = new Epair(unit, listA, etherA, listB, etherB, aToB, bToA);
+        try {
+            listA.attach(e.a);
+        } catch (RuntimeException ex) {
+            e.closeQueues();
+            throw ex;
+        }
+        try {
+            listB.attach(e.b);
+        } catch (RuntimeException ex) {
+            listA.detach(e.a);
+            e.closeQueues();
+            throw ex;
+        }
+        e.a.setFlags(IfFlags.UP, 0);
+        e.b.setFlags(IfFlags.UP, 0);
+        return e;
+    }
+
+    public Ifnet a() {
+        return a;
+    }
+
+    public Ifnet b() {
+        return b;
+    }
+
+    public LinkPipe pipeAtoB() {
+        return aToB;
+    }
+
+    public LinkPipe pipeBtoA() {
+        return bToA;
+    }
+
+    /** Waits until both directions are empty: pipes delivered and receive queues drained. May sleep. */
+    public void quiesce() {
+        for (int round = 0; round < 2; round++) { // a delivery may trigger a reply the other way
+            aToB.drain();
+            bToA.drain();
+            inA.drain();
+            inB.drain();
+        }
+    }
+
+    /** Detaches both sides and stops the pipes and queues. Idempotent. May sleep; hold no lock. */
+    public void destroy() {
+        if (!destroyed.compareAndSet(false, true)) {
+            return;
+        }
+        if (a.state() == IfnetState.ATTACHED) {
+            listA.detach(a);
+        }
+        if (b.state() == IfnetState.ATTACHED) {
+            listB.detach(b);
+        }
+        closeQueues();
+    }
+
+    private void closeQueues() {
+        aToB.close();
+        bToA.close();
+        inA.close();
+        inB.close();
+    }
+}

@@ -1,0 +1,122 @@
+package org.smpnet.net;
+
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.smpnet.kern.Counter;
+
+/**
+ * Ethernet input and output for one stack instance ({@code if_ethersubr.c}): attaches Ethernet
+ * interfaces, filters received frames by destination, demultiplexes them by ethertype to the
+ * handlers protocols registered, and frames outgoing packets.
+ *
+ * <p>Locking: the demux table is an atomic array read lock-free on input; counters are per-CPU.
+ * No lock is held while a handler runs.
+ */
+public final class Ether {
+    /** The receiver of one ethertype: gets the frame with the Ethernet header removed. Consumes it. */
+    @FunctionalInterface
+    public interface Handler {
+        void input(Ifnet ifp, Mbuf m);
+    }
+
+    /** Counted drops and events, as netstat shows them. */
+    public final Counter runts = new Counter();
+    public final Counter noproto = new Counter();
+    public final Counter notForUs = new Counter();
+    public final Counter promiscDrops = new Counter();
+    public final Counter nomem = new Counter();
+
+    private final AtomicReferenceArray<Handler> handlers = new AtomicReferenceArray<>(0x10000);
+    private final IfInput input = this::input;
+
+    /** Registers the handler for {@code type}; one per type. */
+    public void register(int type, Handler h) {
+        checkType(type);
+        if (!handlers.compareAndSet(type, null, h)) {
+            throw new IllegalStateException("ethertype 0x" + Integer.toHexString(type) + " already has a handler");
+        }
+    }
+
+    public void unregister(int type) {
+        checkType(type);
+        handlers.set(type, null);
+    }
+
+    private static void checkType(int type) {
+        if (type < EtherRepr.ETHERTYPE_MIN || type > 0xffff) {
+            throw new IllegalArgumentException("ethertype 0x" + Integer.toHexString(type) + " out of range");
+        }
+    }
+
+    /**
+     * Sets up an allocated interface as Ethernet ({@code ether_ifattach}): link-layer address, input
+     * routine, flags and MTU. Call before {@link IfnetList#attach}.
+     */
+    public void ifattach(Ifnet ifp, MacAddr addr) {
+        if (addr.isMulticast()) {
+            throw new IllegalArgumentException("interface address " + addr + " is a group address");
+        }
+        ifp.setLladdr(addr.bytes());
+        ifp.setInput(input);
+        ifp.setFlags(IfFlags.BROADCAST | IfFlags.SIMPLEX | IfFlags.MULTICAST, 0);
+    }
+
+    /** {@code ether_input}: consumes {@code m}. Called by {@link Ifnet#input} in the net epoch. */
+    void input(Ifnet ifp, Mbuf m) {
+        if (m.pktLen() < EtherView.HEADER_LEN) {
+            runts.inc();
+            ifp.counter(IfCounter.IERRORS).inc();
+            m.freem();
+            return;
+        }
+        m = m.pullup(EtherView.HEADER_LEN);
+        if (m == null) {
+            nomem.inc();
+            ifp.counter(IfCounter.IQDROPS).inc();
+            return;
+        }
+        EtherView eh = new EtherView(m.data(), m.dataOff());
+        if (eh.dstIsMulticast()) {
+            if (eh.dstIsBroadcast()) {
+                m.setFlags(m.flags() | Mbuf.M_BCAST);
+            } else if (ifp.multiMatches(m.data(), m.dataOff())) {
+                m.setFlags(m.flags() | Mbuf.M_MCAST);
+                ifp.counter(IfCounter.IMCASTS).inc();
+            } else {
+                notForUs.inc();
+                m.freem();
+                return;
+            }
+        } else if (!java.util.Arrays.equals(ifp.lladdrShared(), 0, 6, m.data(), m.dataOff(), m.dataOff() + 6)) {
+            // Seen by BPF already; in promiscuous mode this is expected, otherwise the peer is confused.
+            (((ifp.flags() & IfFlags.PROMISC) != 0) ? promiscDrops : notForUs).inc();
+            m.freem();
+            return;
+        }
+        int type = eh.type();
+        Handler h = type >= EtherRepr.ETHERTYPE_MIN ? handlers.get(type) : null;
+        if (h == null) {
+            noproto.inc();
+            ifp.counter(IfCounter.NOPROTO).inc();
+            m.freem();
+            return;
+        }
+        m.adj(EtherView.HEADER_LEN);
+        h.input(ifp, m);
+    }
+
+    /**
+     * {@code ether_output} for a resolved destination: prepends the header and transmits.
+     * Consumes {@code m}; a failed prepend is counted and the packet dropped.
+     */
+    public void output(Ifnet ifp, Mbuf m, MacAddr dst, int type) {
+        Mbuf h = m.prepend(EtherView.HEADER_LEN, Mbuf.M_NOWAIT);
+        if (h == null) {
+            nomem.inc();
+            ifp.counter(IfCounter.OQDROPS).inc();
+            return;
+        }
+        new EtherRepr(dst, MacAddr.read(ifp.lladdrShared(), 0), type)
+                .emit(new EtherView(h.writableData(), h.dataOff()));
+        ifp.transmit(h);
+    }
+}

@@ -1,0 +1,228 @@
+package org.smpnet.net;
+
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.util.PriorityQueue;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import org.smpnet.kern.Counter;
+import org.smpnet.kern.Cv;
+import org.smpnet.kern.LockClass;
+import org.smpnet.kern.LockKind;
+import org.smpnet.kern.Mtx;
+
+/**
+ * An impairment pipe (dummynet-style) between a transmitter and a receiver: delay, jitter, loss,
+ * duplication, reordering and a rate limit, decided by a seeded generator in the order packets enter.
+ * A delivery thread hands packets to the receiver at their departure time, with no lock held.
+ *
+ * <p>Locking key: {@code heap}, {@code rnd}, {@code busyUntil}, {@code seq} and {@code closed} are
+ * guarded by {@link #lock} (class "ifq").
+ */
+public final class LinkPipe {
+    private static final LockClass IFQ = LockClass.of("ifq", LockKind.MUTEX, false);
+
+    private record Pending(long due, long seq, Mbuf m) {}
+
+    private final String name;
+    private final Consumer<Mbuf> receiver;
+    private final Mtx lock;
+    private final Cv changed;
+    @GuardedBy("lock") private PipeConfig config;
+    @GuardedBy("lock") private SplittableRandom rnd;
+    @GuardedBy("lock") private final PriorityQueue<Pending> heap = new PriorityQueue<>(
+            (a, b) -> a.due != b.due ? Long.compare(a.due, b.due) : Long.compare(a.seq, b.seq));
+    @GuardedBy("lock") private long busyUntil;
+    @GuardedBy("lock") private long seq;
+    @GuardedBy("lock") private boolean closed;
+    @GuardedBy("lock") private boolean busy;
+    private final Cv idle;
+    private final Thread thread;
+
+    public final Counter entered = new Counter();
+    public final Counter delivered = new Counter();
+    public final Counter lost = new Counter();
+    public final Counter duplicated = new Counter();
+    public final Counter reordered = new Counter();
+    public final Counter queueDrops = new Counter();
+
+    public LinkPipe(String name, PipeConfig config, Consumer<Mbuf> receiver) {
+        this.name = name;
+        this.receiver = receiver;
+        this.lock = new Mtx("pipe " + name, IFQ);
+        this.changed = lock.newCondition();
+        this.idle = lock.newCondition();
+        lock.lock();
+        try {
+            this.config = config;
+            this.rnd = new SplittableRandom(config.seed());
+        } finally {
+            lock.unlock();
+        }
+        this.thread = Thread.ofPlatform().daemon().name("pipe " + name).start(this::run);
+    }
+
+    /** Replaces the impairment; the generator restarts from the new seed. */
+    public void configure(PipeConfig c) {
+        lock.lock();
+        try {
+            config = c;
+            rnd = new SplittableRandom(c.seed());
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public PipeConfig config() {
+        lock.lock();
+        try {
+            return config;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Sends {@code m} into the pipe; consumes it. */
+    public void send(Mbuf m) {
+        entered.inc();
+        Mbuf copy = null;
+        lock.lock();
+        try {
+            if (closed || heap.size() >= config.queueLimit()) {
+                queueDrops.inc();
+                m.freem();
+                return;
+            }
+            if (config.loss() > 0 && rnd.nextDouble() < config.loss()) {
+                lost.inc();
+                m.freem();
+                return;
+            }
+            long now = System.nanoTime();
+            long depart = now;
+            if (config.bandwidthBps() > 0) {
+                long tx = (long) m.pktLen() * 8L * 1_000_000_000L / config.bandwidthBps();
+                busyUntil = Math.max(busyUntil, now) + tx;
+                depart = busyUntil;
+            }
+            long due = depart + delay();
+            if (config.reorder() > 0 && rnd.nextDouble() < config.reorder()) {
+                reordered.inc();
+                due += config.reorderGap().toNanos();
+            }
+            heap.add(new Pending(due, seq++, m));
+            if (config.duplicate() > 0 && rnd.nextDouble() < config.duplicate()) {
+                copy = m.dup(Mbuf.M_NOWAIT);
+                if (copy != null) {
+                    duplicated.inc();
+                    heap.add(new Pending(depart + delay(), seq++, copy));
+                }
+            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @GuardedBy("lock")
+    private long delay() {
+        long d = config.delay().toNanos();
+        long j = config.jitter().toNanos();
+        if (j > 0) {
+            d += rnd.nextLong(-j, j + 1);
+        }
+        return Math.max(0, d);
+    }
+
+    private void run() {
+        while (true) {
+            Mbuf m;
+            lock.lock();
+            try {
+                busy = false;
+                while (true) {
+                    if (closed) {
+                        idle.signalAll();
+                        return;
+                    }
+                    Pending p = heap.peek();
+                    if (p == null) {
+                        idle.signalAll();
+                        changed.awaitUninterruptibly();
+                        continue;
+                    }
+                    long wait = p.due - System.nanoTime();
+                    if (wait <= 0) {
+                        heap.poll();
+                        m = p.m;
+                        busy = true;
+                        break;
+                    }
+                    try {
+                        changed.awaitNanos(wait);
+                    } catch (InterruptedException e) {
+                        closed = true;
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+            try {
+                receiver.accept(m);
+                delivered.inc();
+            } catch (RuntimeException e) {
+                queueDrops.inc();
+            }
+        }
+    }
+
+    /** Waits until every packet in the pipe has been delivered or dropped. May sleep; hold no lock. */
+    public void drain() {
+        lock.lock();
+        try {
+            while ((!heap.isEmpty() || busy) && !closed) {
+                idle.awaitUninterruptibly();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Packets in flight. */
+    public int inFlight() {
+        lock.lock();
+        try {
+            return heap.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Stops the pipe: packets still in flight are dropped and counted. May sleep. */
+    public void close() {
+        lock.lock();
+        try {
+            closed = true;
+            Pending p;
+            while ((p = heap.poll()) != null) {
+                queueDrops.inc();
+                p.m.freem();
+            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        if (Thread.currentThread() != thread) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LinkPipe[" + name + " " + config() + "]";
+    }
+}

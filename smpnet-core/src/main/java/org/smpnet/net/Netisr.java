@@ -1,0 +1,310 @@
+package org.smpnet.net;
+
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.smpnet.kern.Counter;
+import org.smpnet.kern.Cv;
+import org.smpnet.kern.Giant;
+import org.smpnet.kern.LockClass;
+import org.smpnet.kern.LockKind;
+import org.smpnet.kern.Mtx;
+import org.smpnet.kern.Sysctl;
+
+/**
+ * The network input dispatcher ({@code net/netisr.c}, R-ISR-1): protocols register a handler; the link
+ * layer hands each packet to {@link #dispatch}, which runs the handler in the caller (direct), queues the
+ * packet to one of the netisr threads (deferred), or does direct dispatch unless that would overtake
+ * packets of the same flow already queued (hybrid). Packets of one flow always go to the same thread, so
+ * one flow stays in order.
+ *
+ * <p>Locking key: each thread's per-protocol queues and its {@code running} flag are guarded by that
+ * thread's {@code Workstream.lock} ("netisr_ws", below the stack's protocol locks: it is never held while
+ * a handler runs). Protocol registrations are an atomic array written once per protocol.
+ */
+public final class Netisr {
+    /** Dispatch policies ({@code NETISR_DISPATCH_*}). */
+    public enum Policy { DIRECT, DEFERRED, HYBRID }
+
+    /** Protocol numbers ({@code NETISR_*}). */
+    public static final int IP = 1;
+    public static final int ROUTE = 2;
+    public static final int ARP = 4;
+    public static final int IPV6 = 6;
+    public static final int ETHER = 9;
+    public static final int KEY = 10;
+    public static final int MAXPROT = 16;
+
+    /** A registered protocol with its statistics. */
+    public static final class Proto {
+        final int id;
+        final String name;
+        final Handler handler;
+        final Policy policy;
+        final int qlimit;
+        final Class<?> component;
+        public final Counter dispatched = new Counter();
+        public final Counter hybridDirect = new Counter();
+        public final Counter queued = new Counter();
+        public final Counter handled = new Counter();
+        public final Counter qdrops = new Counter();
+        public final Counter errors = new Counter();
+
+        Proto(int id, String name, Handler handler, Policy policy, int qlimit, Class<?> component) {
+            this.id = id;
+            this.name = name;
+            this.handler = handler;
+            this.policy = policy;
+            this.qlimit = qlimit;
+            this.component = component;
+        }
+
+        public String name() {
+            return name;
+        }
+
+        public Policy policy() {
+            return policy;
+        }
+    }
+
+    /** A protocol's input routine. Consumes the packet. Called with no netisr lock held. */
+    @FunctionalInterface
+    public interface Handler {
+        void handle(Mbuf m);
+    }
+
+    private static final LockClass WS = LockClass.of("netisr_ws", LockKind.MUTEX, false);
+
+    private final class Workstream {
+        final Mtx lock;
+        final Cv work;
+        @GuardedBy("lock") final ArrayDeque<Mbuf>[] queues;
+        @GuardedBy("lock") int pending;
+        @GuardedBy("lock") boolean running;
+        @GuardedBy("lock") boolean closed;
+        final Thread thread;
+
+        @SuppressWarnings("unchecked")
+        Workstream(int i) {
+            lock = new Mtx(name + " netisr" + i, WS);
+            work = lock.newCondition();
+            queues = new ArrayDeque[MAXPROT];
+            for (int p = 0; p < MAXPROT; p++) {
+                queues[p] = new ArrayDeque<>();
+            }
+            thread = Thread.ofPlatform().daemon().name(name + " netisr " + i).start(this::run);
+        }
+
+        /** Queues {@code m} for {@code p}; false when the protocol's queue is full or closed. */
+        boolean enqueue(Proto p, Mbuf m) {
+            lock.lock();
+            try {
+                if (closed || queues[p.id].size() >= p.qlimit) {
+                    return false;
+                }
+                queues[p.id].add(m);
+                pending++;
+                work.signal();
+                return true;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Hybrid: true if nothing of this protocol is queued or running here, so direct dispatch keeps order. */
+        boolean idleFor(Proto p) {
+            lock.lock();
+            try {
+                return queues[p.id].isEmpty() && !running;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        private void run() {
+            Mbuf[] batch = new Mbuf[64];
+            while (true) {
+                int proto = -1;
+                int n = 0;
+                lock.lock();
+                try {
+                    while (pending == 0 && !closed) {
+                        running = false;
+                        work.awaitUninterruptibly();
+                    }
+                    if (pending == 0) {
+                        running = false;
+                        return;
+                    }
+                    running = true;
+                    for (int p = 0; p < MAXPROT && n == 0; p++) {
+                        ArrayDeque<Mbuf> q = queues[p];
+                        while (n < batch.length && !q.isEmpty()) {
+                            batch[n++] = q.poll();
+                            proto = p;
+                        }
+                    }
+                    pending -= n;
+                } finally {
+                    lock.unlock();
+                }
+                Proto p = protos.get(proto);
+                for (int i = 0; i < n; i++) {
+                    Mbuf m = batch[i];
+                    batch[i] = null;
+                    if (p == null) {
+                        m.freem();
+                        continue;
+                    }
+                    try {
+                        runHandler(p, m);
+                        p.handled.inc();
+                    } catch (RuntimeException e) {
+                        p.errors.inc(); // a handler bug must not kill the thread serving every flow hashed here
+                    }
+                }
+            }
+        }
+
+        void close() {
+            lock.lock();
+            try {
+                closed = true;
+                work.signalAll();
+            } finally {
+                lock.unlock();
+            }
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private final String name;
+    private final AtomicReferenceArray<Proto> protos = new AtomicReferenceArray<>(MAXPROT);
+    private final List<Workstream> streams;
+    private final Sysctl sysctl;
+    private final Sysctl.StringOid dispatchOverride;
+
+    /**
+     * Starts {@code threads} netisr threads for the stack instance {@code name}, with sysctl nodes in
+     * {@code sysctl} under {@code net.isr}.
+     */
+    public Netisr(String name, int threads, Sysctl sysctl) {
+        if (threads < 1 || threads > 256) {
+            throw new IllegalArgumentException("netisr threads must be in [1, 256], not " + threads);
+        }
+        this.name = name;
+        this.sysctl = sysctl;
+        Workstream[] ws = new Workstream[threads];
+        for (int i = 0; i < threads; i++) {
+            ws[i] = new Workstream(i);
+        }
+        this.streams = List.of(ws);
+        sysctl.addInt("net.isr.numthreads", "Number of netisr threads", threads, 1, 256, false);
+        this.dispatchOverride = sysctl.addString("net.isr.dispatch",
+                "Dispatch policy for all protocols: default (each protocol's own), direct, deferred or hybrid", "default", true);
+    }
+
+    /**
+     * Registers protocol {@code id} ({@code netisr_register}).
+     *
+     * @param component the class whose {@link org.smpnet.kern.NeedsGiant} decides if the handler needs Giant
+     */
+    public Proto register(int id, String protoName, Handler handler, Policy policy, int qlimit, Class<?> component) {
+        if (id <= 0 || id >= MAXPROT) {
+            throw new IllegalArgumentException("netisr protocol number " + id + " out of range [1, " + (MAXPROT - 1) + "]");
+        }
+        if (qlimit < 1) {
+            throw new IllegalArgumentException("netisr queue limit must be positive, not " + qlimit);
+        }
+        Proto p = new Proto(id, protoName, handler, policy, qlimit, component);
+        if (!protos.compareAndSet(id, null, p)) {
+            throw new IllegalStateException("netisr protocol " + id + " already registered as " + protos.get(id).name);
+        }
+        String base = "net.isr.proto." + protoName + ".";
+        sysctl.addString(base + "policy", "Dispatch policy", policy.name().toLowerCase(Locale.ROOT), false);
+        sysctl.addInt(base + "qlimit", "Queue limit per thread", qlimit, 1, Integer.MAX_VALUE, false);
+        sysctl.addCounter(base + "dispatched", "Packets handed to netisr", p.dispatched);
+        sysctl.addCounter(base + "hybrid_dispatched", "Packets dispatched directly under the hybrid policy", p.hybridDirect);
+        sysctl.addCounter(base + "queued", "Packets queued to a netisr thread", p.queued);
+        sysctl.addCounter(base + "handled", "Packets handled from the queues", p.handled);
+        sysctl.addCounter(base + "qdrops", "Packets dropped because the queue was full", p.qdrops);
+        sysctl.addCounter(base + "errors", "Handler failures on netisr threads", p.errors);
+        return p;
+    }
+
+    public Proto proto(int id) {
+        return protos.get(id);
+    }
+
+    /**
+     * Hands {@code m} to protocol {@code id} ({@code netisr_dispatch}). Consumes it. Packets of one flow
+     * (the mbuf's flow id, or else its receiving interface) go to one thread, in order. An unregistered
+     * protocol or a full queue drops the packet and counts it.
+     */
+    public void dispatch(int id, Mbuf m) {
+        Proto p = id > 0 && id < MAXPROT ? protos.get(id) : null;
+        if (p == null) {
+            m.freem();
+            throw new IllegalArgumentException("netisr protocol " + id + " is not registered");
+        }
+        p.dispatched.inc();
+        Workstream ws = streams.get(Math.floorMod(flowKey(m), streams.size()));
+        switch (policy(p)) {
+            case DIRECT -> runHandler(p, m);
+            case HYBRID -> {
+                if (Thread.currentThread() != ws.thread && ws.idleFor(p)) {
+                    p.hybridDirect.inc();
+                    runHandler(p, m);
+                } else {
+                    enqueue(ws, p, m);
+                }
+            }
+            case DEFERRED -> enqueue(ws, p, m);
+        }
+    }
+
+    private Policy policy(Proto p) {
+        return switch (dispatchOverride.get()) {
+            case "direct" -> Policy.DIRECT;
+            case "deferred" -> Policy.DEFERRED;
+            case "hybrid" -> Policy.HYBRID;
+            default -> p.policy;
+        };
+    }
+
+    private static int flowKey(Mbuf m) {
+        return m.hashType() != Mbuf.M_HASHTYPE_NONE ? m.flowid() : m.rcvifIndex();
+    }
+
+    private void enqueue(Workstream ws, Proto p, Mbuf m) {
+        if (ws.enqueue(p, m)) {
+            p.queued.inc();
+        } else {
+            p.qdrops.inc();
+            m.freem();
+        }
+    }
+
+    private static void runHandler(Proto p, Mbuf m) {
+        boolean giant = Giant.pickup(p.component);
+        try {
+            p.handler.handle(m);
+        } finally {
+            Giant.drop(giant);
+        }
+    }
+
+    /** Stops the threads; queued packets are handled first. May sleep. */
+    public void close() {
+        for (Workstream ws : streams) {
+            ws.close();
+        }
+    }
+}
