@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * itself holds only final fields and atomics. Statistics are {@link Counter}s; the default set
  * {@link #system()} exports them as {@code kern.callout.*} and its tick rate as {@code kern.hz}.
  */
-public final class CalloutWheels implements ManualClock.Driven, AutoCloseable {
+public final class CalloutWheels implements AutoCloseable {
     /** Default tick rate (FreeBSD's HZ). */
     public static final int DEFAULT_HZ = 1000;
     private static final long NANOS = 1_000_000_000L;
@@ -39,6 +39,18 @@ public final class CalloutWheels implements ManualClock.Driven, AutoCloseable {
     private final AtomicLong seq = new AtomicLong();
     private final AtomicInteger nextCallout = new AtomicInteger();
     private volatile boolean closed;
+    /** How a manual clock drives this set (kept off the public API). */
+    private final ManualClock.Driven driver = new ManualClock.Driven() {
+        @Override
+        public long nextDueNanos() {
+            return CalloutWheels.this.nextDueNanos();
+        }
+
+        @Override
+        public void runDue(long now, List<Throwable> errs) {
+            CalloutWheels.this.runDue(now, errs);
+        }
+    };
 
     final Counter fired = new Counter();
     final Counter stopped = new Counter();
@@ -71,7 +83,7 @@ public final class CalloutWheels implements ManualClock.Driven, AutoCloseable {
             wheels[i] = new CalloutWheel(this, i, 0);
         }
         if (clock instanceof ManualClock manual) {
-            manual.attach(this);
+            manual.attach(driver);
         } else {
             for (CalloutWheel w : wheels) {
                 w.start();
@@ -241,8 +253,8 @@ public final class CalloutWheels implements ManualClock.Driven, AutoCloseable {
         return nanos / NANOS * hz + Math.ceilDiv(nanos % NANOS * hz, NANOS);
     }
 
-    @Override
-    public long nextDueNanos() {
+    /** The instant the earliest pending callout of any wheel falls due, or {@link Long#MAX_VALUE}. */
+    long nextDueNanos() {
         long min = Long.MAX_VALUE;
         for (CalloutWheel w : wheels) {
             w.lock.lock();
@@ -255,8 +267,8 @@ public final class CalloutWheels implements ManualClock.Driven, AutoCloseable {
         return min == Long.MAX_VALUE ? Long.MAX_VALUE : tickTime(min);
     }
 
-    @Override
-    public void runDue(long now, List<Throwable> errs) {
+    /** Fires, in this thread and in deadline order, every callout due at {@code now}. */
+    void runDue(long now, List<Throwable> errs) {
         long tick = tickOf(now);
         List<CalloutWheel.Entry> batch = new ArrayList<>();
         for (CalloutWheel w : wheels) {
@@ -278,7 +290,7 @@ public final class CalloutWheels implements ManualClock.Driven, AutoCloseable {
     public void close() {
         closed = true;
         if (clock instanceof ManualClock manual) {
-            manual.detach(this);
+            manual.detach(driver);
         }
         for (CalloutWheel w : wheels) {
             w.close();

@@ -272,6 +272,30 @@ class CalloutTest {
     }
 
     @Test
+    @DisplayName("R-LOCK-3: drain under Giant of a firing blocked on Giant (mpsafenet=0) cancels it instead of deadlocking")
+    void drainUnderGiantCancelsBlockedFiring() throws Exception {
+        boolean saved = Giant.mpsafenet();
+        Giant.setMpsafenet(false);
+        AtomicInteger ran = new AtomicInteger();
+        Callout c = new Callout(wheels, new Mtx("test-giant-drain", "test-callout-mtx"));
+        c.reset(1, ran::incrementAndGet);
+        Thread advancer;
+        Giant.GIANT.lock();
+        try {
+            advancer = Thread.ofPlatform().start(() -> clock.advance(Duration.ofMillis(1)));
+            while (!Giant.GIANT.hasQueuedThread(advancer)) {
+                Thread.onSpinWait();
+            }
+            assertThat(c.drain()).isTrue();
+        } finally {
+            Giant.GIANT.unlock();
+            Giant.setMpsafenet(saved);
+        }
+        advancer.join();
+        assertThat(ran.get()).isZero();
+    }
+
+    @Test
     @DisplayName("R-TCP-2: drain with the callout mutex held, or from the handler itself, is refused")
     void drainMisuse() {
         Mtx m = new Mtx("test-drain-held", "test-callout-mtx");
