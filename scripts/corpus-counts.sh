@@ -2,7 +2,7 @@
 # Regenerates the ground truth the pcap reader's tests compare against (R-BPF-4), from real
 # tcpdump and tshark run over ../shared/corpus:
 #   tcpdump-counts.txt       "file count rc": tcpdump -r FILE --count, and its exit status
-#   pcapng-generator-packets.txt  "dir/file|caplen|len|comments|linktype" per packet, from tshark
+#   pcapng-generator-packets.txt  "dir/file|caplen|len|comments|linktype|epoch" per packet, from tshark
 # Needs tcpdump and tshark (apt-get install -y tcpdump tshark).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,16 +35,16 @@ linktype() {
   esac
 }
 {
-  echo "# pcapng-test-generator: per packet 'dir/file|caplen|len|comments joined by ;|linktype', from tshark"
+  echo "# pcapng-test-generator: per packet 'dir/file|caplen|len|comments joined by ;|linktype|epoch seconds' from tshark"
   echo "# $(tshark -v 2>/dev/null | head -1)"
   cd "$corpus/pcapng-test-generator"
   for f in $(ls output_*/*/*.pcapng | LC_ALL=C sort); do
     # Rows without an interface are Wireshark's non-packet records (custom blocks, DSB): skip them.
     tshark -r "$f" -T fields -e frame.interface_id -e frame.cap_len -e frame.len -e frame.comment \
-        -e frame.encap_type -E separator='|' -E occurrence=a -E aggregator=';' 2>/dev/null |
-      while IFS='|' read -r ifid caplen len comments encap; do
+        -e frame.encap_type -e frame.time_epoch -E separator='|' -E occurrence=a -E aggregator=';' 2>/dev/null |
+      while IFS='|' read -r ifid caplen len comments encap epoch; do
         [ -n "$ifid" ] || continue
-        echo "$f|$caplen|$len|$comments|$(linktype "$encap")"
+        echo "$f|$caplen|$len|$comments|$(linktype "$encap")|$epoch"
       done
   done
 } > "$out/pcapng-generator-packets.txt"
