@@ -150,6 +150,24 @@ class PcapRoundTripTest {
     }
 
     @Test
+    @DisplayName("R-BPF-4: each written record is flushed: a reader sees it while the writer is still open")
+    void recordsAreFlushed(@TempDir Path dir) throws IOException {
+        Path ng = dir.resolve("live.pcapng");
+        Path pcap = dir.resolve("live.pcap");
+        List<PcapRecord> packets = packets(3, 5, 1000, false);
+        try (PcapngWriter w = PcapFiles.newPcapngWriter(ng);
+                PcapClassicWriter c = PcapFiles.newPcapWriter(pcap, ETHERNET, SNAPLEN, false)) {
+            w.addInterface(ETHERNET, SNAPLEN, 6, "");
+            for (int i = 0; i < packets.size(); i++) {
+                w.write(packets.get(i));
+                c.write(packets.get(i));
+                assertThat(PcapFiles.readAll(Files.readAllBytes(ng))).isEqualTo(packets.subList(0, i + 1));
+                assertThat(PcapFiles.readAll(Files.readAllBytes(pcap))).isEqualTo(packets.subList(0, i + 1));
+            }
+        }
+    }
+
+    @Test
     @DisplayName("R-BPF-4: writers reject records that do not fit the file, with a message")
     void writersRejectBadRecords() throws IOException {
         ByteArrayOutputStream sink = new ByteArrayOutputStream();
