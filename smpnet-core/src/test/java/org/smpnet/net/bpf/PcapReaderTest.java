@@ -244,6 +244,24 @@ class PcapReaderTest {
     }
 
     @Test
+    @DisplayName("R-BPF-4: a stated section length must match what the section holds, at the next SHB or the end")
+    void statedSectionLength() throws IOException {
+        PcapTestBytes b = new PcapTestBytes(LITTLE_ENDIAN);
+        byte[] idb = b.body().idb(1, 0, NONE).bytes();     // 20 bytes
+        byte[] right = b.body().block(PcapngBlock.SHB, b.body().u32(PcapngReader.BYTE_ORDER_MAGIC).u16(1).u16(0)
+                .u64(idb.length).bytes()).raw(idb).bytes();
+        assertThat(blocks(right)).hasSize(2);
+        byte[] twoSections = b.body().raw(right).raw(right).bytes();
+        assertThat(blocks(twoSections)).hasSize(4);
+        byte[] wrong = b.body().block(PcapngBlock.SHB, b.body().u32(PcapngReader.BYTE_ORDER_MAGIC).u16(1).u16(0)
+                .u64(idb.length + 4).bytes()).raw(idb).bytes();
+        PcapFormatException atEnd = formatError(wrong);
+        assertThat(atEnd).hasMessageContaining("section 0 states a length of 24 bytes but holds 20");
+        assertThat(atEnd.offset()).isZero();
+        assertThat(formatError(b.body().raw(wrong).raw(right).bytes())).hasMessageContaining("holds 20");
+    }
+
+    @Test
     @DisplayName("R-BPF-4: broken pcapng lengths are caught: zero, unaligned, mismatched, overrunning, oversized")
     void pcapngLengthErrors() {
         byte[] head = new PcapTestBytes(BIG_ENDIAN).shb(BIG_ENDIAN, NONE).idb(1, 0, NONE).bytes();
@@ -289,6 +307,8 @@ class PcapReaderTest {
                 .u64(-1).bytes()).bytes())).hasMessageContaining("unsupported pcapng version 2.0");
         assertThat(formatError(b.body().block(PcapngBlock.SHB, b.body().u32(PcapngReader.BYTE_ORDER_MAGIC).u16(1).u16(0)
                 .u64(-8).bytes()).bytes())).hasMessageContaining("section length -8");
+        assertThat(formatError(b.body().block(PcapngBlock.SHB, b.body().u32(PcapngReader.BYTE_ORDER_MAGIC).u16(1).u16(0)
+                .u64(6).bytes()).bytes())).hasMessageContaining("section length 6 is neither -1 nor a multiple of 4");
         assertThat(formatError(b.body().u32(PcapngBlock.SHB).u32(28).bytes())).hasMessageContaining("no byte-order magic");
         assertThat(formatError(b.body().u32(PcapngBlock.SHB).u32(8).u32(PcapngReader.BYTE_ORDER_MAGIC).bytes()))
                 .hasMessageContaining("SHB total length 8 is below its minimum 28");
