@@ -155,7 +155,7 @@ public final class PcapngReader implements PcapReader {
         if (total % 4 != 0) {
             throw error("block total length " + total + " is not a multiple of 4", start);
         }
-        long min = 12 + fixedBodyLength(type);
+        long min = 12L + fixedBodyLength(type);
         if (total < min) {
             throw error(PcapngBlock.typeName(type) + " total length " + total + " is below its minimum " + min, start);
         }

@@ -75,7 +75,7 @@ class PcapReaderTest {
                 assertThat(r.snaplen()).isEqualTo(65535);
                 assertThat(r.linkTypes()).containsExactly(1);
                 PcapRecord p = r.next();
-                assertThat(p.timestampNanos()).isEqualTo(1000_000_000_000L + 999 * (magic == MICROS ? 1000 : 1));
+                assertThat(p.timestampNanos()).isEqualTo(1000_000_000_000L + 999L * (magic == MICROS ? 1000 : 1));
                 assertThat(p.data()).isEqualTo(data(10));
                 assertThat(p.originalLength()).isEqualTo(1514);
                 assertThat(r.next().capturedLength()).isZero();

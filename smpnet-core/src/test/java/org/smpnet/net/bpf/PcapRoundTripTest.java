@@ -46,7 +46,7 @@ class PcapRoundTripTest {
             int caplen = i == 0 ? 0 : rnd.nextInt(SNAPLEN + 1);
             byte[] data = new byte[caplen];
             rnd.nextBytes(data);
-            long len = caplen + (rnd.nextInt(4) == 0 ? rnd.nextInt(9000) : 0);
+            long len = (long) caplen + (rnd.nextInt(4) == 0 ? rnd.nextInt(9000) : 0);
             int itf = pcapng ? rnd.nextInt(2) : 0;
             OptionalInt flags = pcapng && rnd.nextBoolean() ? OptionalInt.of(rnd.nextInt()) : OptionalInt.empty();
             List<String> comments = pcapng && rnd.nextInt(3) == 0
@@ -219,7 +219,7 @@ class PcapRoundTripTest {
     }
 
     private static boolean onPath(String tool) {
-        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator, -1)) {
             if (Files.isExecutable(Path.of(d, tool))) {
                 return true;
             }
