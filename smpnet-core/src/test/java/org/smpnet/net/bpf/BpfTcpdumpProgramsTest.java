@@ -28,6 +28,7 @@ class BpfTcpdumpProgramsTest {
     private static final int OTHER = ip(10, 0, 0, 2);
     private static final int FAR = ip(192, 168, 1, 9);
 
+    @SuppressWarnings("ArrayRecordComponent") // test data, never compared or hashed
     private record Frame(String what, byte[] pkt, int buflen, int wirelen, boolean accept) {
         static Frame of(String what, byte[] pkt, boolean accept) {
             return new Frame(what, pkt, pkt.length, pkt.length, accept);
