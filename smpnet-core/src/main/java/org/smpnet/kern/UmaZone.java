@@ -324,21 +324,24 @@ public final class UmaZone<T> {
             c.countAlloc();
             return finishAlloc((T) item);
         }
+        UmaBucket full;
         lock.lock();
         try {
-            UmaBucket full = depotFull.pollLast();
+            full = depotFull.pollLast();
             if (full != null) {
                 depotItems -= full.count;
                 depotEmpty.addLast(a);
                 c.setAlloc(full);
-                int n = full.count - 1;
-                Object item = full.items[n];
-                full.setCount(n);
-                c.countAlloc();
-                return finishAlloc((T) item);
             }
         } finally {
             lock.unlock();
+        }
+        if (full != null) {
+            int n = full.count - 1;
+            Object item = full.items[n];
+            full.setCount(n);
+            c.countAlloc();
+            return finishAlloc((T) item);
         }
         T item = kegAlloc(how);
         if (item == null) {
@@ -349,17 +352,20 @@ public final class UmaZone<T> {
     }
 
     private T allocDirect(int how) {
+        T item;
         lock.lock();
         try {
-            T item = depotPop();
+            item = depotPop();
             if (item != null) {
                 lockedAllocs++;
-                return finishAlloc(item);
             }
         } finally {
             lock.unlock();
         }
-        T item = kegAlloc(how);
+        if (item != null) {
+            return finishAlloc(item); // ctor runs without the zone lock
+        }
+        item = kegAlloc(how);
         if (item == null) {
             return null;
         }

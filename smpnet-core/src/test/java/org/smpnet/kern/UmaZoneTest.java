@@ -212,6 +212,35 @@ class UmaZoneTest {
     }
 
     @Test
+    @ExpectWitnessReports
+    @Timeout(value = 20, unit = TimeUnit.SECONDS)
+    @DisplayName("R-UMA-1: an M_WAITOK sleep at the limit under a non-sleepable lock is reported by WITNESS")
+    void waitokUnderMutexReported() throws Exception {
+        UmaZone<byte[]> z = counted("t_waitwitness").limit(1).build();
+        byte[] only = z.alloc(UmaZone.M_NOWAIT);
+        Mtx held = new Mtx("t_uma_holder");
+        Thread freer = Thread.ofPlatform().start(() -> {
+            while (z.sleepers() == 0) {
+                Thread.onSpinWait();
+            }
+            z.free(only);
+        });
+        int before = Witness.violations().size();
+        held.lock();
+        byte[] got;
+        try {
+            got = z.alloc(UmaZone.M_WAITOK);
+        } finally {
+            held.unlock();
+        }
+        freer.join();
+        assertThat(got).isSameAs(only);
+        assertThat(Witness.violations().subList(before, Witness.violations().size()))
+                .anySatisfy(v -> assertThat(v.message()).contains("t_waitwitness").contains("t_uma_holder"));
+        z.free(got);
+    }
+
+    @Test
     @DisplayName("R-UMA-1: virtual threads bypass the caches and go to the depot")
     void virtualThreadsUseDepot() throws Exception {
         UmaZone<byte[]> z = counted("t_virt").build();
