@@ -26,7 +26,10 @@ import java.util.function.Function;
  * {@link #M_NOWAIT} alloc returns {@code null} and counts a failure ({@code uz_fails}); an
  * {@link #M_WAITOK} alloc sleeps until an item is freed. While a thread sleeps, frees go to the
  * depot so the sleeper sees them; a free that races with a sleeper's arrival may still land in the
- * freeing thread's cache, and the sleeper then waits for the next free.
+ * freeing thread's cache, and the sleeper then waits for the next free. The sleep is not
+ * interruptible. Items cached by another live thread are that thread's alone (Java has no way to
+ * run code on another thread's behalf, as FreeBSD drains other CPUs), so they do not help an
+ * allocation at the limit.
  *
  * <p>Statistics are exact once the threads that used the zone are quiescent (joined or otherwise
  * ordered before the read): each cache's counters are written only by its owner (release stores)
@@ -40,8 +43,8 @@ import java.util.function.Function;
  * {@link #leaks()} lists items allocated and never freed with the allocating stack.
  *
  * <p>Locking key: fields marked {@code @GuardedBy("lock")} are guarded by {@link #lock} (a leaf
- * mutex: no other lock is taken while it is held, and {@code Import}/{@code init}/{@code fini}
- * run without it); cache fields are owner-thread-only; {@link #sleepers} is written under
+ * mutex: no other lock is taken while it is held, and {@code Import}, {@code init}, {@code fini},
+ * {@code ctor} and {@code dtor} run without it); cache fields are owner-thread-only; {@link #sleepers} is written under
  * {@link #lock} and read without it.
  *
  * @param <T> the item type
