@@ -1,0 +1,203 @@
+package org.smpnet.net.bpf;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Classic BPF encoding (the BSD/Linux numbering) and the filter compiler's code
+ * representation: straight-line statements ({@link Stmt}) and a tree of tests joined by
+ * and/or/not ({@link Pred}), which {@link #emit} lays out as short-circuit code with forward
+ * jumps only, adding {@code ja} trampolines where a conditional jump would exceed 255.
+ *
+ * <p>Locking: none; values are immutable and {@link #emit} is a pure function.
+ */
+final class FilterCode {
+    private FilterCode() {}
+
+    // Instruction classes and fields.
+    static final int LD = 0x00;
+    static final int LDX = 0x01;
+    static final int ST = 0x02;
+    static final int STX = 0x03;
+    static final int ALU = 0x04;
+    static final int JMP = 0x05;
+    static final int RET = 0x06;
+    static final int MISC = 0x07;
+    static final int W = 0x00;
+    static final int H = 0x08;
+    static final int B = 0x10;
+    static final int IMM = 0x00;
+    static final int ABS = 0x20;
+    static final int IND = 0x40;
+    static final int MEM = 0x60;
+    static final int LEN = 0x80;
+    static final int MSH = 0xa0;
+    static final int ADD = 0x00;
+    static final int SUB = 0x10;
+    static final int MUL = 0x20;
+    static final int DIV = 0x30;
+    static final int OR = 0x40;
+    static final int AND = 0x50;
+    static final int LSH = 0x60;
+    static final int RSH = 0x70;
+    static final int NEG = 0x80;
+    static final int MOD = 0x90;
+    static final int XOR = 0xa0;
+    static final int JA = 0x00;
+    static final int JEQ = 0x10;
+    static final int JGT = 0x20;
+    static final int JGE = 0x30;
+    static final int JSET = 0x40;
+    static final int K = 0x00;
+    static final int X = 0x08;
+    static final int TAX = 0x00;
+    static final int TXA = 0x80;
+    /** Scratch memory words (BPF_MEMWORDS). */
+    static final int MEMWORDS = 16;
+
+    /** One instruction in (code, jt, jf, k) form. */
+    record Insn(int code, int jt, int jf, int k) {}
+
+    /** A non-jump instruction. */
+    record Stmt(int code, int k) {}
+
+    static Stmt stmt(int code, int k) {
+        return new Stmt(code, k);
+    }
+
+    static int sizeCode(int size) {
+        return switch (size) {
+            case 1 -> B;
+            case 2 -> H;
+            case 4 -> W;
+            default -> throw new IllegalArgumentException("load size must be 1, 2 or 4: " + size);
+        };
+    }
+
+    /** A boolean condition over the packet. */
+    sealed interface Pred {}
+
+    record Const(boolean value) implements Pred {}
+
+    /** Runs {@code stmts}, then jumps on {@code A op k} (or {@code A op X} when {@code useX}). */
+    record Test(List<Stmt> stmts, int op, boolean useX, int k) implements Pred {}
+
+    record And(Pred left, Pred right) implements Pred {}
+
+    record Or(Pred left, Pred right) implements Pred {}
+
+    record Not(Pred operand) implements Pred {}
+
+    static Pred and(Pred a, Pred b) {
+        return a == null ? b : b == null ? a : new And(a, b);
+    }
+
+    static Pred or(Pred a, Pred b) {
+        return new Or(a, b);
+    }
+
+    static Pred not(Pred a) {
+        return new Not(a);
+    }
+
+    /** Lays out {@code root} as a program returning {@code snaplen} on a match and 0 otherwise. */
+    static List<Insn> emit(Pred root, int snaplen) {
+        Emitter e = new Emitter();
+        int t = e.label();
+        int f = e.label();
+        e.emit(root, t, f);
+        e.bind(t);
+        e.items.add(new Item(RET | K, snaplen, -1, -1));
+        e.bind(f);
+        e.items.add(new Item(RET | K, 0, -1, -1));
+        return e.resolve();
+    }
+
+    /** A laid-out instruction whose jump targets are labels (-1: none). */
+    private record Item(int code, int k, int jt, int jf) {}
+
+    private static final class Emitter {
+        final List<Item> items = new ArrayList<>();
+        final List<Integer> labelAt = new ArrayList<>();
+
+        int label() {
+            labelAt.add(-1);
+            return labelAt.size() - 1;
+        }
+
+        void bind(int l) {
+            labelAt.set(l, items.size());
+        }
+
+        void emit(Pred p, int t, int f) {
+            switch (p) {
+                case Const c -> items.add(new Item(JMP | JA, 0, c.value() ? t : f, -1));
+                case Test x -> {
+                    for (Stmt s : x.stmts()) {
+                        items.add(new Item(s.code(), s.k(), -1, -1));
+                    }
+                    items.add(new Item(JMP | x.op() | (x.useX() ? X : K), x.k(), t, f));
+                }
+                case Not n -> emit(n.operand(), f, t);
+                case And a -> {
+                    int m = label();
+                    emit(a.left(), m, f);
+                    bind(m);
+                    emit(a.right(), t, f);
+                }
+                case Or o -> {
+                    int m = label();
+                    emit(o.left(), t, m);
+                    bind(m);
+                    emit(o.right(), t, f);
+                }
+            }
+        }
+
+        /** Turns labels into offsets; a jump beyond 255 gets a trampoline {@code ja}. */
+        List<Insn> resolve() {
+            List<Item> cur = new ArrayList<>(items);
+            List<Integer> at = new ArrayList<>(labelAt);
+            while (true) {
+                int bad = -1;
+                boolean badTrue = false;
+                for (int i = 0; i < cur.size() && bad < 0; i++) {
+                    Item it = cur.get(i);
+                    if ((it.code & 0x07) == JMP && (it.code & 0xf0) != JA) {
+                        if (at.get(it.jt) - i - 1 > 255) {
+                            bad = i;
+                            badTrue = true;
+                        } else if (at.get(it.jf) - i - 1 > 255) {
+                            bad = i;
+                        }
+                    }
+                }
+                if (bad < 0) {
+                    break;
+                }
+                Item it = cur.get(bad);
+                at.add(bad + 1);
+                int tramp = at.size() - 1;
+                for (int l = 0; l < at.size() - 1; l++) {
+                    if (at.get(l) > bad) {
+                        at.set(l, at.get(l) + 1);
+                    }
+                }
+                cur.add(bad + 1, new Item(JMP | JA, 0, badTrue ? it.jt : it.jf, -1));
+                cur.set(bad, badTrue ? new Item(it.code, it.k, tramp, it.jf) : new Item(it.code, it.k, it.jt, tramp));
+            }
+            List<Insn> out = new ArrayList<>(cur.size());
+            for (int i = 0; i < cur.size(); i++) {
+                Item it = cur.get(i);
+                if ((it.code & 0x07) != JMP) {
+                    out.add(new Insn(it.code, 0, 0, it.k));
+                } else if ((it.code & 0xf0) == JA) {
+                    out.add(new Insn(it.code, 0, 0, at.get(it.jt) - i - 1));
+                } else {
+                    out.add(new Insn(it.code, at.get(it.jt) - i - 1, at.get(it.jf) - i - 1, it.k));
+                }
+            }
+            return out;
+        }
+    }
+}
