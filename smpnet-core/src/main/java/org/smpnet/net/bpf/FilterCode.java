@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Classic BPF encoding (the BSD/Linux numbering) and the filter compiler's code
+ * Opcode names (aliases of {@link BpfInsn}'s) and the filter compiler's code
  * representation: straight-line statements ({@link Stmt}) and a tree of tests joined by
  * and/or/not ({@link Pred}), which {@link #emit} lays out as short-circuit code with forward
  * jumps only, adding {@code ja} trampolines where a conditional jump would exceed 255.
@@ -15,48 +15,45 @@ final class FilterCode {
     private FilterCode() {}
 
     // Instruction classes and fields.
-    static final int LD = 0x00;
-    static final int LDX = 0x01;
-    static final int ST = 0x02;
-    static final int STX = 0x03;
-    static final int ALU = 0x04;
-    static final int JMP = 0x05;
-    static final int RET = 0x06;
-    static final int MISC = 0x07;
-    static final int W = 0x00;
-    static final int H = 0x08;
-    static final int B = 0x10;
-    static final int IMM = 0x00;
-    static final int ABS = 0x20;
-    static final int IND = 0x40;
-    static final int MEM = 0x60;
-    static final int LEN = 0x80;
-    static final int MSH = 0xa0;
-    static final int ADD = 0x00;
-    static final int SUB = 0x10;
-    static final int MUL = 0x20;
-    static final int DIV = 0x30;
-    static final int OR = 0x40;
-    static final int AND = 0x50;
-    static final int LSH = 0x60;
-    static final int RSH = 0x70;
-    static final int NEG = 0x80;
-    static final int MOD = 0x90;
-    static final int XOR = 0xa0;
-    static final int JA = 0x00;
-    static final int JEQ = 0x10;
-    static final int JGT = 0x20;
-    static final int JGE = 0x30;
-    static final int JSET = 0x40;
-    static final int K = 0x00;
-    static final int X = 0x08;
-    static final int TAX = 0x00;
-    static final int TXA = 0x80;
+    static final int LD = BpfInsn.LD;
+    static final int LDX = BpfInsn.LDX;
+    static final int ST = BpfInsn.ST;
+    static final int STX = BpfInsn.STX;
+    static final int ALU = BpfInsn.ALU;
+    static final int JMP = BpfInsn.JMP;
+    static final int RET = BpfInsn.RET;
+    static final int MISC = BpfInsn.MISC;
+    static final int W = BpfInsn.W;
+    static final int H = BpfInsn.H;
+    static final int B = BpfInsn.B;
+    static final int IMM = BpfInsn.IMM;
+    static final int ABS = BpfInsn.ABS;
+    static final int IND = BpfInsn.IND;
+    static final int MEM = BpfInsn.MEM;
+    static final int LEN = BpfInsn.LEN;
+    static final int MSH = BpfInsn.MSH;
+    static final int ADD = BpfInsn.ADD;
+    static final int SUB = BpfInsn.SUB;
+    static final int MUL = BpfInsn.MUL;
+    static final int DIV = BpfInsn.DIV;
+    static final int OR = BpfInsn.OR;
+    static final int AND = BpfInsn.AND;
+    static final int LSH = BpfInsn.LSH;
+    static final int RSH = BpfInsn.RSH;
+    static final int NEG = BpfInsn.NEG;
+    static final int MOD = BpfInsn.MOD;
+    static final int XOR = BpfInsn.XOR;
+    static final int JA = BpfInsn.JA;
+    static final int JEQ = BpfInsn.JEQ;
+    static final int JGT = BpfInsn.JGT;
+    static final int JGE = BpfInsn.JGE;
+    static final int JSET = BpfInsn.JSET;
+    static final int K = BpfInsn.K;
+    static final int X = BpfInsn.X;
+    static final int TAX = BpfInsn.TAX;
+    static final int TXA = BpfInsn.TXA;
     /** Scratch memory words (BPF_MEMWORDS). */
-    static final int MEMWORDS = 16;
-
-    /** One instruction in (code, jt, jf, k) form. */
-    record Insn(int code, int jt, int jf, int k) {}
+    static final int MEMWORDS = BpfInsn.MEMWORDS;
 
     /** A non-jump instruction. */
     record Stmt(int code, int k) {}
@@ -101,7 +98,7 @@ final class FilterCode {
     }
 
     /** Lays out {@code root} as a program returning {@code snaplen} on a match and 0 otherwise. */
-    static List<Insn> emit(Pred root, int snaplen) {
+    static List<BpfInsn> emit(Pred root, int snaplen) {
         Emitter e = new Emitter();
         int t = e.label();
         int f = e.label();
@@ -155,7 +152,7 @@ final class FilterCode {
         }
 
         /** Turns labels into offsets; a jump beyond 255 gets a trampoline {@code ja}. */
-        List<Insn> resolve() {
+        List<BpfInsn> resolve() {
             List<Item> cur = new ArrayList<>(items);
             List<Integer> at = new ArrayList<>(labelAt);
             while (true) {
@@ -186,15 +183,15 @@ final class FilterCode {
                 cur.add(bad + 1, new Item(JMP | JA, 0, badTrue ? it.jt : it.jf, -1));
                 cur.set(bad, badTrue ? new Item(it.code, it.k, tramp, it.jf) : new Item(it.code, it.k, it.jt, tramp));
             }
-            List<Insn> out = new ArrayList<>(cur.size());
+            List<BpfInsn> out = new ArrayList<>(cur.size());
             for (int i = 0; i < cur.size(); i++) {
                 Item it = cur.get(i);
                 if ((it.code & 0x07) != JMP) {
-                    out.add(new Insn(it.code, 0, 0, it.k));
+                    out.add(new BpfInsn(it.code, 0, 0, it.k));
                 } else if ((it.code & 0xf0) == JA) {
-                    out.add(new Insn(it.code, 0, 0, at.get(it.jt) - i - 1));
+                    out.add(new BpfInsn(it.code, 0, 0, at.get(it.jt) - i - 1));
                 } else {
-                    out.add(new Insn(it.code, at.get(it.jt) - i - 1, at.get(it.jf) - i - 1, it.k));
+                    out.add(new BpfInsn(it.code, at.get(it.jt) - i - 1, at.get(it.jf) - i - 1, it.k));
                 }
             }
             return out;

@@ -30,7 +30,6 @@ import org.smpnet.net.bpf.FilterAst.Arith;
 import org.smpnet.net.bpf.FilterAst.Dir;
 import org.smpnet.net.bpf.FilterAst.Proto;
 import org.smpnet.net.bpf.FilterAst.Qual;
-import org.smpnet.net.bpf.FilterCode.Insn;
 import org.smpnet.net.bpf.FilterCode.Pred;
 import org.smpnet.net.bpf.FilterCode.Stmt;
 import org.smpnet.net.bpf.FilterCode.Test;
@@ -89,8 +88,11 @@ public final class FilterCompiler {
      *     x86 host); false for big-endian
      * @param netmask the IPv4 netmask used by {@code ip broadcast} (tcpdump uses 0 when
      *     reading a file)
+     * @param savefile the filter is for packets read from a capture file: for DLT_NULL,
+     *     {@code ip6} then matches every BSD AF_INET6 value (24, 28, 30) as libpcap does for
+     *     files, instead of the live host's value (Linux: 10)
      */
-    public record Options(int linkType, int snaplen, boolean nullLittleEndian, int netmask) {
+    public record Options(int linkType, int snaplen, boolean nullLittleEndian, int netmask, boolean savefile) {
         public Options {
             if (linkType != DLT_EN10MB && linkType != DLT_RAW && linkType != LINKTYPE_RAW && linkType != DLT_NULL) {
                 throw new IllegalArgumentException("unsupported link type " + linkType
@@ -101,9 +103,14 @@ public final class FilterCompiler {
             }
         }
 
-        /** Defaults as {@code tcpdump -d -y TYPE} on a little-endian host. */
+        /** Defaults as {@code tcpdump -d -y TYPE} (a live capture) on a little-endian Linux host. */
         public static Options of(int linkType) {
-            return new Options(linkType, DEFAULT_SNAPLEN, true, 0);
+            return new Options(linkType, DEFAULT_SNAPLEN, true, 0, false);
+        }
+
+        /** Defaults as {@code tcpdump -r FILE} for a file of {@code linkType} written little-endian. */
+        public static Options savefile(int linkType) {
+            return new Options(linkType, DEFAULT_SNAPLEN, true, 0, true);
         }
     }
 
@@ -151,9 +158,12 @@ public final class FilterCompiler {
     public static FilterProgram compile(String expr, Options opt) {
         FilterAst ast = FilterParser.parse(expr);
         FilterCompiler c = new FilterCompiler(opt);
-        Pred root = ast == null ? new FilterCode.Const(true) : c.gen(ast);
-        List<Insn> insns = FilterCode.emit(root, opt.snaplen());
-        if (insns.size() > 4096) {
+        Pred root = ast == null ? new FilterCode.Const(true) : FilterOptimizer.simplify(c.gen(ast));
+        if (root instanceof FilterCode.Const k && !k.value()) {
+            throw FilterSyntaxException.semantic(0, "expression rejects all packets");
+        }
+        List<BpfInsn> insns = FilterCode.emit(root, opt.snaplen());
+        if (insns.size() > BpfInsn.MAXINSNS) {
             throw FilterSyntaxException.semantic(0, "program too long (" + insns.size() + " instructions, limit 4096)");
         }
         return new FilterProgram(expr, opt.linkType(), insns);
@@ -197,6 +207,9 @@ public final class FilterCompiler {
     }
 
     private static Pred mcmp(int off, int size, long v, long mask) {
+        if ((mask & 0xffffffffL) == 0) {
+            return new FilterCode.Const(v == 0); // libpcap's optimiser drops the load too
+        }
         if ((mask & 0xffffffffL) == 0xffffffffL) {
             return cmp(off, size, v);
         }
@@ -254,8 +267,9 @@ public final class FilterCompiler {
             case DLT_EN10MB -> etherLinktype(proto);
             case DLT_RAW -> proto == ET_IP ? mcmp(offLinkhdr, 1, 0x40, 0xf0)
                     : proto == ET_IPV6 ? mcmp(offLinkhdr, 1, 0x60, 0xf0) : falsePred();
-            default -> proto == ET_IP ? cmp(offLinkhdr, 4, family(2))
-                    : proto == ET_IPV6 ? cmp(offLinkhdr, 4, family(10)) : falsePred();
+            default -> proto == ET_IP ? cmp(offLinkhdr, 4, family(2)) : proto != ET_IPV6 ? falsePred()
+                    : !opt.savefile() ? cmp(offLinkhdr, 4, family(10))
+                    : or(cmp(offLinkhdr, 4, family(30)), or(cmp(offLinkhdr, 4, family(24)), cmp(offLinkhdr, 4, family(28))));
         };
     }
 
