@@ -374,9 +374,16 @@ public final class FilterCompiler {
         Dir dir = q.dir();
         int vlen = 32;
         if (proto == Proto.DECNET) {
-            throw err(pos, "DECnet addresses are not supported by this compiler");
-        }
-        if (s != null) {
+            if (s != null) {
+                v = atodn(s, pos);
+            }
+            switch (q.addr()) {
+                case DEFAULT, HOST, NET -> {
+                    return dnhostop(v, dir, pos);
+                }
+                default -> { }
+            }
+        } else if (s != null) {
             long[] r = atonet(s);
             v = r[0];
             vlen = (int) r[1];
@@ -421,6 +428,53 @@ public final class FilterCompiler {
             default:
                 throw FilterSyntaxException.syntax(pos, "no qualifier for the value");
         }
+    }
+
+    /** A DECnet address "area.node" as libpcap packs it: area in the top 6 bits of 16. */
+    private static long atodn(String s, int pos) {
+        String[] f = s.split("\\.");
+        if (f.length != 2 || !f[0].matches("[0-9]+") || !f[1].matches("[0-9]+")) {
+            throw err(pos, "malformed decnet address '" + s + "'");
+        }
+        long area = Long.parseLong(f[0]);
+        long node = Long.parseLong(f[1]);
+        if (area > 63 || node > 1023) {
+            throw err(pos, "Illegal decnet address '" + s + "'");
+        }
+        return (area << 10) | node;
+    }
+
+    /**
+     * DECnet source/destination: four header layouts (long/short, with/without padding).
+     * libpcap writes the constants through ntohs, so they are byte-swapped as on a
+     * little-endian host.
+     */
+    private Pred dnhostop(long addr, Dir dir, int pos) {
+        int sh;
+        int lh;
+        switch (dir) {
+            case DST -> {
+                sh = 1;
+                lh = 7;
+            }
+            case SRC -> {
+                sh = 3;
+                lh = 15;
+            }
+            case AND -> {
+                return and(dnhostop(addr, Dir.SRC, pos), dnhostop(addr, Dir.DST, pos));
+            }
+            default -> {
+                return or(dnhostop(addr, Dir.SRC, pos), dnhostop(addr, Dir.DST, pos));
+            }
+        }
+        long a = Short.reverseBytes((short) addr) & 0xffffL;
+        int pl = nl();
+        Pred b1 = and(mcmp(pl + 2, 2, 0x8106, 0xff07), cmp(pl + 2 + 1 + lh, 2, a));
+        b1 = or(and(mcmp(pl + 2, 1, 0x06, 0x07), cmp(pl + 2 + lh, 2, a)), b1);
+        b1 = or(and(mcmp(pl + 2, 2, 0x8102, 0xff07), cmp(pl + 2 + 1 + sh, 2, a)), b1);
+        b1 = or(and(mcmp(pl + 2, 1, 0x02, 0x07), cmp(pl + 2 + sh, 2, a)), b1);
+        return and(linktype(0x6003, pos), b1);
     }
 
     private static int portProto(Proto proto, String what, int pos) {
