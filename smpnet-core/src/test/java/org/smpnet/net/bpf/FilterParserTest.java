@@ -125,7 +125,7 @@ class FilterParserTest {
         error("net 10.0.0.1/8", "error at 4: non-network bits set in \"10.0.0.1/8\"");
         error("host 10.0.0.0/8", "error at 5: Mask syntax for networks only");
         error("ip6 host 1.2.3.4", "error at 9: 'ip6' modifier applied to ip host");
-        error("ether 10.0.0.1", "error at 6: illegal link layer address");
+        error("ether host 10.0.0.1", "error at 11: illegal link layer address");
         error("host 1:2:3:4:5:6", "error at 5: ethernet address used in non-ether expression");
         error("tcp port ssh-x", "error at 9: unknown port 'ssh-x'");
         error("udp port http", "error at 9: port 'http' is tcp");
