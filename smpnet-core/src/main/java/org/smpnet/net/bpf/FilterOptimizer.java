@@ -132,20 +132,101 @@ final class FilterOptimizer {
     }
 
     private static Pred test(Test t, Facts f) {
+        Boolean d = decide(t, f);
+        return d == null ? t : new Const(d);
+    }
+
+    /** The outcome of {@code t} given {@code f}, or null if it depends on the packet. */
+    private static Boolean decide(Test t, Facts f) {
         if (t.useX()) {
-            return t;
+            return null;
         }
         Long known = constant(t.stmts());
         if (known == null) {
             known = f.eq().get(t.stmts());
         }
         if (known != null) {
-            return new Const(jump(t.op(), known, t.k() & 0xffffffffL));
+            return jump(t.op(), known, t.k() & 0xffffffffL);
         }
         if (t.op() == FilterCode.JEQ && f.ne().getOrDefault(t.stmts(), Set.of()).contains(t.k() & 0xffffffffL)) {
-            return new Const(false);
+            return false;
         }
-        return t;
+        return null;
+    }
+
+    /**
+     * True if no path through {@code p} ends in "accept": every way to satisfy it contradicts
+     * itself (libpcap's "expression rejects all packets"). Gives up (false) past a work bound.
+     */
+    static boolean rejectsAll(Pred p) {
+        List<Facts> ways = paths(p, Facts.NONE, true, new int[] {PATH_BUDGET});
+        return ways != null && ways.isEmpty();
+    }
+
+    private static final int PATH_BUDGET = 50_000;
+    private static final int MAX_PATHS = 512;
+
+    /** The fact sets of the feasible ways {@code p} comes out {@code want}; null past the budget. */
+    private static List<Facts> paths(Pred p, Facts f, boolean want, int[] budget) {
+        if (--budget[0] < 0) {
+            return null;
+        }
+        List<Facts> out = new java.util.ArrayList<>();
+        switch (p) {
+            case Const c -> {
+                if (c.value() == want) {
+                    out.add(f);
+                }
+            }
+            case Test t -> {
+                Boolean d = decide(t, f);
+                if (d == null) {
+                    out.add(f.plus(want ? whenTrue(t) : whenFalse(t)));
+                } else if (d == want) {
+                    out.add(f);
+                }
+            }
+            case Not n -> {
+                return paths(n.operand(), f, !want, budget);
+            }
+            case And a -> {
+                if (!want && !addAll(out, paths(a.left(), f, false, budget))) {
+                    return null;
+                }
+                List<Facts> lt = paths(a.left(), f, true, budget);
+                if (lt == null) {
+                    return null;
+                }
+                for (Facts x : lt) {
+                    if (!addAll(out, paths(a.right(), x, want, budget))) {
+                        return null;
+                    }
+                }
+            }
+            case Or o -> {
+                if (want && !addAll(out, paths(o.left(), f, true, budget))) {
+                    return null;
+                }
+                List<Facts> lf = paths(o.left(), f, false, budget);
+                if (lf == null) {
+                    return null;
+                }
+                for (Facts x : lf) {
+                    if (!addAll(out, paths(o.right(), x, want, budget))) {
+                        return null;
+                    }
+                }
+            }
+        }
+        return out.size() > MAX_PATHS ? null : out;
+    }
+
+    private static boolean addAll(List<Facts> out, List<Facts> more) {
+        if (more == null) {
+            return false;
+        }
+        out.addAll(more);
+        return out.size() <= MAX_PATHS;
     }
 
     private static boolean jump(int op, long a, long k) {
