@@ -85,6 +85,9 @@ final class FilterCode {
 
     record Not(Pred operand) implements Pred {}
 
+    /** {@code cond ? then : otherwise}, testing {@code cond} once. */
+    record If(Pred cond, Pred then, Pred otherwise) implements Pred {}
+
     static Pred and(Pred a, Pred b) {
         return a == null ? b : b == null ? a : new And(a, b);
     }
@@ -139,6 +142,15 @@ final class FilterCode {
                     items.add(new Item(JMP | x.op() | (x.useX() ? X : K), x.k(), t, f));
                 }
                 case Not n -> emit(n.operand(), f, t);
+                case If c -> {
+                    int a = label();
+                    int b = label();
+                    emit(c.cond(), a, b);
+                    bind(a);
+                    emit(c.then(), t, f);
+                    bind(b);
+                    emit(c.otherwise(), t, f);
+                }
                 case And a -> {
                     int m = label();
                     emit(a.left(), m, f);

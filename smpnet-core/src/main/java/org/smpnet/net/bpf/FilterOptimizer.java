@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Set;
 import org.smpnet.net.bpf.FilterCode.And;
 import org.smpnet.net.bpf.FilterCode.Const;
+import org.smpnet.net.bpf.FilterCode.If;
 import org.smpnet.net.bpf.FilterCode.Not;
 import org.smpnet.net.bpf.FilterCode.Or;
 import org.smpnet.net.bpf.FilterCode.Pred;
@@ -114,21 +115,145 @@ final class FilterOptimizer {
                 }
                 yield new And(l, r);
             }
+            case If c -> {
+                Pred g = simplify(c.cond(), f);
+                if (g instanceof Const k) {
+                    yield simplify(k.value() ? c.then() : c.otherwise(), f);
+                }
+                yield ifThenElse(g, simplify(c.then(), f.plus(whenTrue(g))), simplify(c.otherwise(), f.plus(whenFalse(g))));
+            }
             case Or o -> {
+                Pred split = splitOnGuard(o, f);
+                if (split != null) {
+                    yield split;
+                }
+                yield pullup(simpleOr(o, f));
+            }
+        };
+    }
+
+    /**
+     * libpcap threads jumps: when the first alternative of an or-chain fails after its guard
+     * (say {@code ether proto ip}) passed, control goes straight to the later alternatives that
+     * share that guard. Splitting on the guard gives the same evaluation order.
+     */
+    private static Pred splitOnGuard(Or o, Facts f) {
+        List<Pred> alts = new java.util.ArrayList<>();
+        flattenOr(o, alts);
+        Pred[] first = splitHead(alts.get(0));
+        if (first == null || first[1] == null || decide((Test) first[0], f) != null) {
+            return null;
+        }
+        boolean shared = false;
+        for (Pred a : alts.subList(1, alts.size())) {
+            Pred[] h = splitHead(a);
+            shared |= h != null && h[0].equals(first[0]);
+        }
+        if (!shared) {
+            return null;
+        }
+        Pred rest = orOf(alts.subList(1, alts.size()));
+        Test g = (Test) first[0];
+        Pred x = simplify(new Or(first[1], rest), f.plus(whenTrue(g)));
+        Pred y = simplify(rest, f.plus(whenFalse(g)));
+        return ifThenElse(g, x, y);
+    }
+
+    private static Pred ifThenElse(Pred g, Pred x, Pred y) {
+        if (x instanceof Const a && y instanceof Const b) {
+            return a.value() == b.value() ? a : a.value() ? g : new Not(g);
+        }
+        return new If(g, x, y);
+    }
+
+    private static void flattenOr(Pred p, List<Pred> out) {
+        if (p instanceof Or o) {
+            flattenOr(o.left(), out);
+            flattenOr(o.right(), out);
+        } else {
+            out.add(p);
+        }
+    }
+
+    private static Pred orOf(List<Pred> alts) {
+        Pred r = alts.get(alts.size() - 1);
+        for (int i = alts.size() - 2; i >= 0; i--) {
+            r = new Or(alts.get(i), r);
+        }
+        return r;
+    }
+
+    /** {head test, rest of the and-chain or null} of an alternative, or null if it starts otherwise. */
+    private static Pred[] splitHead(Pred p) {
+        if (p instanceof Test t) {
+            return new Pred[] {t, null};
+        }
+        if (p instanceof And a) {
+            Pred[] l = splitHead(a.left());
+            if (l == null) {
+                return null;
+            }
+            return new Pred[] {l[0], l[1] == null ? a.right() : new And(l[1], a.right())};
+        }
+        return null;
+    }
+
+    /**
+     * libpcap's or_pullup: in a run of plain tests of one or-chain, a later test of the same
+     * value is moved up next to the first, so the loaded value is compared against all its
+     * constants before the next load.
+     */
+    private static Pred pullup(Pred p) {
+        if (!(p instanceof Or)) {
+            return p;
+        }
+        List<Pred> alts = new java.util.ArrayList<>();
+        flattenOr(p, alts);
+        List<Pred> out = new java.util.ArrayList<>();
+        int i = 0;
+        while (i < alts.size()) {
+            if (!(alts.get(i) instanceof Test)) {
+                out.add(alts.get(i++));
+                continue;
+            }
+            int j = i;
+            while (j < alts.size() && alts.get(j) instanceof Test) {
+                j++;
+            }
+            List<Pred> run = new java.util.ArrayList<>(alts.subList(i, j));
+            while (!run.isEmpty()) {
+                Test head = (Test) run.remove(0);
+                out.add(head);
+                for (java.util.Iterator<Pred> it = run.iterator(); it.hasNext(); ) {
+                    Test t = (Test) it.next();
+                    if (t.stmts().equals(head.stmts()) && !t.useX() && !head.useX()) {
+                        out.add(t);
+                        it.remove();
+                    }
+                }
+            }
+            i = j;
+        }
+        return orOf(out);
+    }
+
+    private static Pred simpleOr(Or o, Facts f) {
+        {
+            {
                 Pred l = simplify(o.left(), f);
                 if (l instanceof Const c && c.value()) {
-                    yield l;
+                    return l;
                 }
                 Pred r = simplify(o.right(), f.plus(whenFalse(l)));
                 if (l instanceof Const) {
-                    yield r;
+                    return r;
                 }
                 if (r instanceof Const c) {
-                    yield c.value() ? r : l;
+                    return c.value() ? r : l;
                 }
-                yield new Or(l, r);
+                return new Or(l, r);
             }
-        };
+        }
     }
 
     private static Pred test(Test t, Facts f) {
@@ -200,6 +325,19 @@ final class FilterOptimizer {
                 for (Facts x : lt) {
                     if (!addAll(out, paths(a.right(), x, want, budget))) {
                         return null;
+                    }
+                }
+            }
+            case If c -> {
+                for (boolean side : new boolean[] {true, false}) {
+                    List<Facts> cs = paths(c.cond(), f, side, budget);
+                    if (cs == null) {
+                        return null;
+                    }
+                    for (Facts x : cs) {
+                        if (!addAll(out, paths(side ? c.then() : c.otherwise(), x, want, budget))) {
+                            return null;
+                        }
                     }
                 }
             }
@@ -278,6 +416,7 @@ final class FilterOptimizer {
             case Not n -> whenFalse(n.operand());
             case And a -> whenTrue(a.left()).plus(whenTrue(a.right()));
             case Or o -> whenTrue(o.left()).common(whenTrue(o.right()));
+            case If c -> whenTrue(c.cond()).plus(whenTrue(c.then())).common(whenFalse(c.cond()).plus(whenTrue(c.otherwise())));
         };
     }
 
@@ -289,6 +428,7 @@ final class FilterOptimizer {
             case Not n -> whenTrue(n.operand());
             case And a -> whenFalse(a.left()).common(whenFalse(a.right()));
             case Or o -> whenFalse(o.left()).plus(whenFalse(o.right()));
+            case If c -> whenTrue(c.cond()).plus(whenFalse(c.then())).common(whenFalse(c.cond()).plus(whenFalse(c.otherwise())));
         };
     }
 }
