@@ -123,6 +123,7 @@ public final class FilterCompiler {
     private int offNlNosnap;
     private int labelDepth;
     private boolean pppoes;
+    private boolean geneve;
     private int scratch;
 
     private FilterCompiler(Options opt) {
@@ -172,6 +173,10 @@ public final class FilterCompiler {
     // ---- boolean structure ----
 
     private Pred gen(FilterAst n) {
+        if (geneve && !(n instanceof FilterAst.And || n instanceof FilterAst.Or || n instanceof FilterAst.Not
+                || n instanceof FilterAst.Length)) {
+            throw err(pos(n), "primitives after 'geneve' (which look inside the tunnel) are not supported by this compiler");
+        }
         return switch (n) {
             case FilterAst.And a -> and(gen(a.left()), gen(a.right()));
             case FilterAst.Or o -> or(gen(o.left()), gen(o.right()));
@@ -997,6 +1002,8 @@ public final class FilterCompiler {
                 labelDepth++;
                 return b0;
             }
+            case "geneve":
+                return geneve(id, pos);
             case "pppoed":
                 return linktype(0x8863, pos);
             case "pppoes": {
@@ -1018,6 +1025,51 @@ public final class FilterCompiler {
             default:
                 throw err(pos, "'" + e.kind() + "' is not supported by this compiler");
         }
+    }
+
+    private static int pos(FilterAst n) {
+        return switch (n) {
+            case FilterAst.Primitive p -> p.pos();
+            case FilterAst.ProtoAbbrev p -> p.pos();
+            case FilterAst.Cast c -> c.pos();
+            case FilterAst.Encap e -> e.pos();
+            case FilterAst.Llc l -> l.pos();
+            case FilterAst.Relation r -> r.pos();
+            default -> 0;
+        };
+    }
+
+    private static final int GENEVE_PORT = 6081;
+
+    /**
+     * {@code geneve [vni]}: UDP to port 6081 with a version-0 Geneve header (and the VNI). libpcap
+     * then loads the option length and protocol type to find the inner frame, so those bytes
+     * must be captured too. Primitives after it would use the inner offsets: not supported.
+     */
+    private Pred geneve(Long vni, int pos) {
+        if (vni != null && vni > 0xffffff) {
+            throw err(pos, "Geneve VNI " + vni + " greater than maximum 16777215");
+        }
+        Pred v4 = and(port(GENEVE_PORT, GENEVE_PORT, IPPROTO_UDP, Dir.DST, false), genevePort(true, vni));
+        v4 = and(v4, test(List.of(stmt(LDX | B | MSH, nl()), stmt(LD | H | IND, nl() + 8 + 2)), JGE, 0));
+        Pred v6 = and(port6(GENEVE_PORT, GENEVE_PORT, IPPROTO_UDP, Dir.DST, false), genevePort(false, vni));
+        v6 = and(v6, test(List.of(load(nl() + 40 + 8 + 2, 2)), JGE, 0));
+        geneve = true;
+        return or(v4, v6);
+    }
+
+    private Pred genevePort(boolean v4, Long vni) {
+        int base = v4 ? 8 : nl() + 40 + 8;
+        Pred ver = v4 ? tranMcmp(8, 1, 0, 0xc0) : mcmp(base, 1, 0, 0xc0);
+        if (vni == null) {
+            return ver;
+        }
+        return and(ver, v4 ? tranMcmp(12, 4, vni << 8, 0xffffff00L) : mcmp(base + 4, 4, vni << 8, 0xffffff00L));
+    }
+
+    private Pred tranMcmp(int off, int size, long v, long mask) {
+        return test(List.of(stmt(LDX | B | MSH, nl()), stmt(LD | FilterCode.sizeCode(size) | IND, nl() + off),
+                stmt(ALU | FilterCode.AND | FilterCode.K, (int) mask)), JEQ, v);
     }
 
     private Pred llc(FilterAst.Llc l) {

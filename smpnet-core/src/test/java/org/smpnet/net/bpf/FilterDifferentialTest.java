@@ -18,8 +18,12 @@ import org.junit.jupiter.api.Test;
  */
 class FilterDifferentialTest {
 
-    /** Expressions libpcap accepts that this compiler refuses on purpose; listed, never hidden. */
-    static final List<String> UNSUPPORTED = List.of();
+    /**
+     * Expressions libpcap accepts that this compiler refuses; listed here, never hidden. After
+     * {@code geneve} libpcap moves every offset into the tunnel with a variable (register) base,
+     * which this compiler does not implement.
+     */
+    static final List<String> UNSUPPORTED = List.of("EN10MB 'geneve and ip'", "RAW 'geneve and ip'", "NULL 'geneve and ip'");
 
     @Test
     @DisplayName("R-BPF-3: compiled filters select exactly the packets tcpdump selects (recorded oracle)")
