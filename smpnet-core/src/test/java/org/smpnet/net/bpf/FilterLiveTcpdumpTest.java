@@ -55,7 +55,7 @@ class FilterLiveTcpdumpTest {
                 failures.add(a.link() + " '" + a.expr() + "': recorded " + a.selected() + ", live " + live);
                 continue;
             }
-            if (live != null) {
+            if (live != null && !FilterDifferentialTest.UNSUPPORTED.contains(a.link() + " '" + a.expr() + "'")) {
                 BitSet ours = FilterOracle.select(FilterCompiler.compile(a.expr(),
                         FilterCompiler.Options.savefile(FilterOracle.LINKS.get(a.link()))).program(), FilterOracle.packets(a.link()));
                 if (!ours.equals(live)) {
