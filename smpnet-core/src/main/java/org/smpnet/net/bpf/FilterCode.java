@@ -113,6 +113,7 @@ final class FilterCode {
         e.items.add(new Item(RET | K, snaplen, -1, -1));
         e.bind(f);
         e.items.add(new Item(RET | K, 0, -1, -1));
+        e.dropRedundantLoads();
         return e.resolve();
     }
 
@@ -164,6 +165,85 @@ final class FilterCode {
                     emit(o.right(), t, f);
                 }
             }
+        }
+
+        /**
+         * Deletes a load whose value A (or X) already holds on every path into it: the same
+         * load has already succeeded, so the packet is accepted and rejected exactly as before.
+         */
+        void dropRedundantLoads() {
+            int n = items.size();
+            List<List<Integer>> preds = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                preds.add(new ArrayList<>());
+            }
+            for (int i = 0; i < n; i++) {
+                Item it = items.get(i);
+                int cls = it.code & 0x07;
+                if (cls == JMP) {
+                    preds.get(labelAt.get(it.jt)).add(i);
+                    if ((it.code & 0xf0) != JA) {
+                        preds.get(labelAt.get(it.jf)).add(i);
+                    }
+                } else if (cls != RET && i + 1 < n) {
+                    preds.get(i + 1).add(i);
+                }
+            }
+            String[] outA = new String[n];
+            String[] outX = new String[n];
+            boolean[] drop = new boolean[n];
+            for (int i = 0; i < n; i++) {
+                String a = null;
+                String x = null;
+                List<Integer> ps = preds.get(i);
+                for (int k = 0; k < ps.size(); k++) {
+                    int q = ps.get(k);
+                    a = k == 0 ? outA[q] : java.util.Objects.equals(a, outA[q]) ? a : null;
+                    x = k == 0 ? outX[q] : java.util.Objects.equals(x, outX[q]) ? x : null;
+                }
+                Item it = items.get(i);
+                int cls = it.code & 0x07;
+                int mode = it.code & 0xe0;
+                if (cls == LD) {
+                    String v = switch (mode) {
+                        case ABS, IMM, LEN -> it.code + ":" + it.k;
+                        case IND -> x == null ? null : it.code + ":" + it.k + "@" + x;
+                        default -> null;
+                    };
+                    drop[i] = v != null && v.equals(a);
+                    a = v;
+                } else if (cls == LDX) {
+                    String v = mode == MSH || mode == IMM ? it.code + ":" + it.k : null;
+                    drop[i] = v != null && v.equals(x);
+                    x = v;
+                } else if (cls == ALU) {
+                    a = null;
+                } else if (cls == MISC) {
+                    if ((it.code & 0xf8) == TAX) {
+                        x = a;
+                    } else {
+                        a = x;
+                    }
+                }
+                outA[i] = a;
+                outX[i] = x;
+            }
+            int[] newIndex = new int[n + 1];
+            List<Item> kept = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                newIndex[i] = kept.size();
+                if (!drop[i]) {
+                    kept.add(items.get(i));
+                }
+            }
+            newIndex[n] = kept.size();
+            for (int l = 0; l < labelAt.size(); l++) {
+                if (labelAt.get(l) >= 0) {
+                    labelAt.set(l, newIndex[labelAt.get(l)]);
+                }
+            }
+            items.clear();
+            items.addAll(kept);
         }
 
         /** Turns labels into offsets; a jump beyond 255 gets a trampoline {@code ja}. */
