@@ -19,6 +19,7 @@ import java.util.OptionalInt;
  * @param flags pcapng {@code epb_flags} when present
  * @param comments pcapng {@code opt_comment} values, in file order
  */
+@SuppressWarnings("ArrayRecordComponent") // equals/hashCode compare the bytes; the array is owned, not copied, for speed
 public record PcapRecord(long timestampNanos, int linkType, int capturedLength, long originalLength,
         byte[] data, int interfaceId, OptionalInt flags, List<String> comments) {
 

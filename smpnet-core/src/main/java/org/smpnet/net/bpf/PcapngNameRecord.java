@@ -11,6 +11,7 @@ import java.util.List;
  * @param address the address bytes (4, 16, 6 or 8 bytes for the known types)
  * @param names the zero-terminated names that follow the address
  */
+@SuppressWarnings("ArrayRecordComponent") // equals/hashCode compare the bytes; the array is copied in and out
 public record PcapngNameRecord(int type, byte[] address, List<String> names) {
     public static final int END = 0;
     public static final int IPV4 = 1;

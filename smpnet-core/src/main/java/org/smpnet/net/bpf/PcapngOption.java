@@ -7,6 +7,7 @@ import java.util.Arrays;
  * One option of a pcapng block: its code and raw value (without padding). Codes mean different
  * things in different blocks, except {@link #OPT_COMMENT} and the custom ones.
  */
+@SuppressWarnings("ArrayRecordComponent") // equals/hashCode compare the bytes; the array is copied in and out
 public record PcapngOption(int code, byte[] value) {
     public static final int OPT_ENDOFOPT = 0;
     public static final int OPT_COMMENT = 1;

@@ -17,7 +17,8 @@ import java.util.Set;
  * <p>Every block is checked before use: total length at least 12 and a multiple of 4, no larger
  * than what the file still holds, equal at both ends; each fixed part fits; captured lengths fit
  * the block; options and name records lie inside the block; a packet names an interface its
- * section described. Sections may change byte order; interfaces are numbered per section. Custom,
+ * section described; a section that states its length (not -1) holds exactly that many bytes,
+ * checked when the next section or the end of the file comes. Sections may change byte order; interfaces are numbered per section. Custom,
  * decryption-secrets and unknown blocks are skipped by their length. Errors are
  * {@link PcapFormatException}s whose record index counts blocks from 0.
  *
@@ -36,6 +37,7 @@ public final class PcapngReader implements PcapReader {
     private long records;
     private PcapFormatException failure;
     private boolean done;
+    private long sectionBodyStart;  // offset just past the current SHB
     private PcapngBlock pending;    // the first SHB, read when opening, until nextBlock returns it
 
     PcapngReader(PcapInput in) throws IOException {
@@ -89,6 +91,7 @@ public final class PcapngReader implements PcapReader {
         byte[] head = new byte[12];
         int got = in.read(head, 0, 8);
         if (got == 0) {
+            checkSectionLength(start);
             return null;
         }
         if (got < 8) {
@@ -96,6 +99,7 @@ public final class PcapngReader implements PcapReader {
         }
         boolean shb = PcapBytes.s32(head, 0, ByteOrder.BIG_ENDIAN) == PcapngBlock.SHB;
         if (shb) {
+            checkSectionLength(start);
             if (in.read(head, 8, 4) < 4) {
                 throw error("truncated Section Header Block: no byte-order magic", start);
             }
@@ -123,6 +127,19 @@ public final class PcapngReader implements PcapReader {
         return parse(type, body, start, total);
     }
 
+    /** At a section's end: a section that states its length must hold exactly that many bytes. */
+    private void checkSectionLength(long end) throws PcapFormatException {
+        if (sections.isEmpty()) {
+            return;
+        }
+        PcapngSection s = sections.getLast();
+        long held = end - sectionBodyStart;
+        if (s.sectionLength() != -1 && s.sectionLength() != held) {
+            throw error("section " + s.index() + " states a length of " + s.sectionLength() + " bytes but holds "
+                    + held, s.offset());
+        }
+    }
+
     private ByteOrder sectionOrder(byte[] head, long start) throws PcapFormatException {
         int bom = PcapBytes.s32(head, 8, ByteOrder.BIG_ENDIAN);
         if (bom == BYTE_ORDER_MAGIC) {
@@ -138,7 +155,7 @@ public final class PcapngReader implements PcapReader {
         if (total % 4 != 0) {
             throw error("block total length " + total + " is not a multiple of 4", start);
         }
-        long min = 12 + fixedBodyLength(type);
+        long min = 12L + fixedBodyLength(type);
         if (total < min) {
             throw error(PcapngBlock.typeName(type) + " total length " + total + " is below its minimum " + min, start);
         }
@@ -179,11 +196,12 @@ public final class PcapngReader implements PcapReader {
             throw error("unsupported pcapng version " + major + "." + minor + " (1.0 is)", start);
         }
         long sectionLength = PcapBytes.s64(body, 8, order);
-        if (sectionLength < -1) {
-            throw error("section length " + sectionLength + " is negative and not -1", start);
+        if (sectionLength < -1 || (sectionLength != -1 && sectionLength % 4 != 0)) {
+            throw error("section length " + sectionLength + " is neither -1 nor a multiple of 4", start);
         }
         List<PcapngOption> opts = options(body, 16, start, PcapngBlock.SHB);
         sections.add(new PcapngSection(sections.size(), start, order, major, minor, sectionLength, opts));
+        sectionBodyStart = start + total;
         interfaces.clear();
         return new PcapngBlock(PcapngBlock.SHB, start, total, sections.size() - 1, -1, opts, Optional.empty(),
                 List.of());

@@ -10,8 +10,8 @@ import java.util.List;
  * @param index which section of the file, from 0
  * @param offset byte offset of the SHB in the file
  * @param byteOrder the byte order of every block in the section
- * @param sectionLength bytes of the section after the SHB, or -1 when unspecified (advisory only:
- *     readers go by block lengths)
+ * @param sectionLength bytes of the section after the SHB, or -1 when unspecified; the reader checks
+ *     a stated length when the section ends
  * @param options {@code shb_hardware} (2), {@code shb_os} (3), {@code shb_userappl} (4), comments
  */
 public record PcapngSection(int index, long offset, ByteOrder byteOrder, int versionMajor, int versionMinor,

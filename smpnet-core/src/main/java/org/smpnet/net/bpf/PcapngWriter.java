@@ -33,6 +33,7 @@ public final class PcapngWriter implements PcapWriter {
         List<PcapngOption> opts = List.of(new PcapngOption(PcapngSection.SHB_USERAPPL,
                 "smpnet".getBytes(StandardCharsets.UTF_8)));
         block(PcapngBlock.SHB, fixed, new byte[0], opts);
+        out.flush();
     }
 
     /**

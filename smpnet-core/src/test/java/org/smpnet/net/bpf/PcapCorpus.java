@@ -53,7 +53,7 @@ final class PcapCorpus {
                 throw new IOException("missing test resource " + name + " (run scripts/corpus-counts.sh)");
             }
             List<String> lines = new ArrayList<>();
-            for (String l : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+            for (String l : new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList()) {
                 if (!l.isBlank() && !l.startsWith("#")) {
                     lines.add(l);
                 }

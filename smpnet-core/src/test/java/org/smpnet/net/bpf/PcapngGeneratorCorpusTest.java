@@ -32,11 +32,11 @@ class PcapngGeneratorCorpusTest {
                     inCounts = true;
                 } else if (l.startsWith("Block sequence:")) {
                     inCounts = false;
-                    for (String t : l.substring("Block sequence:".length()).split(",")) {
+                    for (String t : l.substring("Block sequence:".length()).split(",", -1)) {
                         sequence.add(t.strip());
                     }
                 } else if (inCounts && l.startsWith("\t")) {
-                    String[] kv = l.strip().split(":");
+                    String[] kv = l.strip().split(":", -1);
                     counts.put(kv[0].strip(), Integer.parseInt(kv[1].strip()));
                 } else if (!l.startsWith("\t")) {
                     inCounts = false;
