@@ -5,7 +5,20 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.smpnet.kern.Callout;
+import org.smpnet.kern.CalloutWheels;
 import org.smpnet.kern.Counter;
+import org.smpnet.kern.Epoch;
+import org.smpnet.kern.Task;
+import org.smpnet.kern.Taskqueue;
+import org.smpnet.net.Mbuf;
+import org.smpnet.net.MbufZones;
 import org.smpnet.kern.Giant;
 import org.smpnet.kern.LockClass;
 import org.smpnet.kern.LockKind;
@@ -45,6 +58,10 @@ final class DemoCommand implements Callable<Integer> {
             locks(mode);
         }
         k.set("net.mpsafenet", "1");
+        epoch();
+        callouts();
+        taskqueue();
+        mbufs();
         out.println();
         out.println("== sysctl -a");
         for (Sysctl.Oid oid : k.list("")) {
@@ -61,6 +78,123 @@ final class DemoCommand implements Callable<Integer> {
         out.println("reversals: " + Witness.reversals().size() + ", violations: " + Witness.violations().size());
         Witness.reversals().forEach(r -> out.println(r.report()));
         return Witness.reversals().isEmpty() && Witness.violations().isEmpty() ? 0 : 1;
+    }
+
+    /** Readers in the net epoch while a writer replaces and frees what they read. */
+    private void epoch() throws InterruptedException {
+        final class Obj {
+            volatile boolean freed;
+        }
+        AtomicReference<Obj> shared = new AtomicReference<>(new Obj());
+        AtomicLong reads = new AtomicLong();
+        AtomicLong violations = new AtomicLong();
+        AtomicBoolean stop = new AtomicBoolean();
+        List<Thread> readers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            readers.add(Thread.ofPlatform().name("demo-epoch-reader-" + t).start(() -> {
+                while (!stop.get()) {
+                    int et = Epoch.NET.enter();
+                    try {
+                        Obj o = shared.get();
+                        Thread.onSpinWait();
+                        if (o.freed) {
+                            violations.incrementAndGet();
+                        }
+                        reads.incrementAndGet();
+                    } finally {
+                        Epoch.NET.exit(et);
+                    }
+                }
+            }));
+        }
+        long grace = 0;
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (System.nanoTime() < deadline) {
+            Obj old = shared.getAndSet(new Obj());
+            Epoch.NET.synchronize();
+            old.freed = true;
+            grace++;
+            java.util.concurrent.locks.LockSupport.parkNanos(50_000); // a writer replaces now and then, not in a loop
+        }
+        stop.set(true);
+        for (Thread r : readers) {
+            r.join();
+        }
+        out.printf("epoch: %d readers made %,d reads while the writer freed %,d objects after grace periods;"
+                + " reads of freed objects: %d%n", threads, reads.get(), grace, violations.get());
+    }
+
+    /** Callouts on the system wheels: some fire, some are stopped before they do. */
+    private void callouts() throws InterruptedException {
+        CalloutWheels wheels = CalloutWheels.system();
+        int n = 200;
+        AtomicLong fired = new AtomicLong();
+        CountDownLatch done = new CountDownLatch(n / 2);
+        List<Callout> cs = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            Callout c = new Callout(wheels);
+            boolean keep = i % 2 == 0;
+            c.reset(Duration.ofMillis(5 + ThreadLocalRandom.current().nextInt(50)), () -> {
+                fired.incrementAndGet();
+                done.countDown();
+            });
+            if (!keep) {
+                c.stop();
+            }
+            cs.add(c);
+        }
+        boolean all = done.await(10, TimeUnit.SECONDS);
+        cs.forEach(Callout::drain);
+        out.printf("callouts: %d scheduled on %d wheels at %d Hz, %d stopped, %d fired%s%n", n, wheels.wheels(),
+                wheels.hz(), n / 2, fired.get(), all ? "" : " (timed out waiting)");
+    }
+
+    /** A task enqueued many times coalesces into few runs. */
+    private void taskqueue() throws InterruptedException {
+        Taskqueue tq = new Taskqueue("demo_tq", 2);
+        AtomicLong runs = new AtomicLong();
+        AtomicLong pendingSum = new AtomicLong();
+        Task task = new Task("demo_task", pending -> {
+            runs.incrementAndGet();
+            pendingSum.addAndGet(pending);
+        });
+        int n = 10_000;
+        for (int i = 0; i < n; i++) {
+            tq.enqueue(task);
+        }
+        tq.drain(task);
+        tq.shutdown();
+        out.printf("taskqueue: %,d enqueues ran the task %,d times; pending counts add up to %,d%n", n, runs.get(),
+                pendingSum.get());
+    }
+
+    /** Mbufs with clusters from two threads, then the zones' exact statistics. */
+    private void mbufs() throws InterruptedException {
+        MbufZones zones = MbufZones.system();
+        AtomicLong pairs = new AtomicLong();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        List<Thread> ts = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            ts.add(Thread.ofPlatform().name("demo-mbuf-" + t).start(() -> {
+                Mbuf[] held = new Mbuf[64];
+                while (System.nanoTime() < deadline) {
+                    for (int i = 0; i < held.length; i++) {
+                        held[i] = zones.getcl(Mbuf.M_NOWAIT, Mbuf.MT_DATA, Mbuf.M_PKTHDR);
+                    }
+                    for (Mbuf m : held) {
+                        if (m != null) {
+                            m.freem();
+                            pairs.incrementAndGet();
+                        }
+                    }
+                }
+            }));
+        }
+        for (Thread t : ts) {
+            t.join();
+        }
+        out.printf("mbufs: 2 threads allocated and freed %,d mbuf+2K cluster pairs; packet zone allocs %,d frees %,d in use %d%n",
+                pairs.get(), zones.packetZone().allocs(), zones.packetZone().frees(), zones.packetZone().inUse());
     }
 
     /**

@@ -70,6 +70,22 @@ class CliTest {
     }
 
     @Test
+    @DisplayName("smpnet demo: exercises every kernel service and prints sysctl and WITNESS state, no reversal")
+    void demo() {
+        Result r = run("demo", "--millis", "50", "--threads", "2");
+        assertThat(r.status()).as(r.err()).isZero();
+        assertThat(r.out())
+                .contains("locks, net.mpsafenet=1").contains("locks, net.mpsafenet=0")
+                .contains("reads of freed objects: 0")
+                .contains("100 stopped, 100 fired")
+                .contains("pending counts add up to 10,000")
+                .containsPattern("packet zone allocs ([\\d,]+) frees \\1 in use 0")
+                .contains("== sysctl -a").contains("vm.uma.")
+                .contains("reversals: 0, violations: 0");
+        assertThat(run("demo", "--millis", "0").status()).isEqualTo(1);
+    }
+
+    @Test
     @DisplayName("smpnet: an unknown subcommand or option is a usage error, not a crash")
     void usageErrors() {
         Result r = run("nosuchcommand");

@@ -73,6 +73,8 @@ public final class BpfAsm {
         DECIMAL
     }
 
+    private static final long INT_MIN = Integer.MIN_VALUE;
+    private static final long U32_MAX = 0xffffffffL;
     private static final String NUM = "(-?(?:0x[0-9a-f]+|[0-9]+))";
     private static final Pattern LINE = Pattern.compile(
             "(?:\\((\\d+)\\))?\\s*([A-Za-z]+)(?:\\s+(.*?))??(?:\\s+jt\\s+(\\d+))?(?:\\s+jf\\s+(\\d+))?\\s*");
@@ -81,6 +83,8 @@ public final class BpfAsm {
     private static final Pattern IND_OPND = Pattern.compile("\\[x(?:\\+" + NUM + ")?\\]");
     private static final Pattern MEM_OPND = Pattern.compile("m\\[" + NUM + "\\]");
     private static final Pattern MSH_OPND = Pattern.compile("4\\*\\(\\[" + NUM + "\\]&0xf\\)");
+    private static final Pattern WHITESPACE = Pattern.compile("\\s+");
+    private static final Pattern COMMA = Pattern.compile(",");
     private static final Pattern C_LINE = Pattern.compile(
             "\\{\\s*" + NUM + "\\s*,\\s*" + NUM + "\\s*,\\s*" + NUM + "\\s*,\\s*" + NUM + "\\s*}\\s*,?",
             Pattern.CASE_INSENSITIVE);
@@ -228,24 +232,24 @@ public final class BpfAsm {
         int lineNo = 0;
         for (String line : text.split("\n", -1)) {
             lineNo++;
-            for (String entry : line.split(",", -1)) {
+            for (String entry : COMMA.split(line, -1)) {
                 String e = entry.trim();
                 if (e.isEmpty()) {
                     continue;
                 }
-                String[] f = e.split("\\s+");
+                List<String> f = WHITESPACE.splitAsStream(e).toList();
                 if (count < 0) {
-                    if (f.length != 1) {
+                    if (f.size() != 1) {
                         throw new BpfAsmException(lineNo, "expected the instruction count, got '" + e + "'");
                     }
-                    count = number(f[0], lineNo, 0, Integer.MAX_VALUE);
+                    count = number(f.get(0), lineNo, 0, Integer.MAX_VALUE);
                     continue;
                 }
-                if (f.length != 4) {
+                if (f.size() != 4) {
                     throw new BpfAsmException(lineNo, "expected 'code jt jf k', got '" + e + "'");
                 }
-                out.add(new BpfInsn((int) number(f[0], lineNo, 0, 0xffff), (int) number(f[1], lineNo, 0, 255),
-                        (int) number(f[2], lineNo, 0, 255), (int) number(f[3], lineNo, 0, 0xffffffffL)));
+                out.add(new BpfInsn((int) number(f.get(0), lineNo, 0, 0xffff), (int) number(f.get(1), lineNo, 0, 255),
+                        (int) number(f.get(2), lineNo, 0, 255), (int) number(f.get(3), lineNo, 0, U32_MAX)));
             }
         }
         if (count < 0) {
@@ -291,9 +295,6 @@ public final class BpfAsm {
         return out;
     }
 
-    static final long INT_MIN = Integer.MIN_VALUE;
-    static final long U32_MAX = 0xffffffffL;
-
     /** Parses a decimal or 0x-hex number, optionally negative, that must lie in [min, max]. */
     static long number(String s, int line, long min, long max) {
         String t = s.toLowerCase(Locale.ROOT);
@@ -326,7 +327,7 @@ public final class BpfAsm {
                         + ") does not match its position " + n);
             }
             String op = m.group(2).toLowerCase(Locale.ROOT);
-            String opnd = m.group(3) == null ? "" : m.group(3).replaceAll("\\s+", "").toLowerCase(Locale.ROOT);
+            String opnd = m.group(3) == null ? "" : WHITESPACE.matcher(m.group(3)).replaceAll("").toLowerCase(Locale.ROOT);
             boolean hasJumps = m.group(4) != null || m.group(5) != null;
             if (hasJumps && !JMP_OPS.containsKey(op)) {
                 throw new BpfAsmException(line, "'" + op + "' takes no jt/jf");
@@ -357,23 +358,16 @@ public final class BpfAsm {
                 case "ldb" -> B;
                 default -> W;
             };
-            Matcher m;
-            if ((m = ABS_OPND.matcher(opnd)).matches()) {
-                return BpfInsn.stmt(LD | size | ABS, k(m.group(1)));
+            Matcher abs = ABS_OPND.matcher(opnd);
+            if (abs.matches()) {
+                return BpfInsn.stmt(LD | size | ABS, k(abs.group(1)));
             }
-            if ((m = IND_OPND.matcher(opnd)).matches()) {
-                return BpfInsn.stmt(LD | size | IND, m.group(1) == null ? 0 : k(m.group(1)));
+            Matcher ind = IND_OPND.matcher(opnd);
+            if (ind.matches()) {
+                return BpfInsn.stmt(LD | size | IND, ind.group(1) == null ? 0 : k(ind.group(1)));
             }
             if (size == W) {
-                if (isLen(opnd)) {
-                    return BpfInsn.stmt(LD | W | LEN, 0);
-                }
-                if ((m = IMM_OPND.matcher(opnd)).matches()) {
-                    return BpfInsn.stmt(LD | IMM, k(m.group(1)));
-                }
-                if (MEM_OPND.matcher(opnd).matches()) {
-                    return BpfInsn.stmt(LD | MEM, scratch(opnd));
-                }
+                return register(LD, op, opnd);
             }
             throw new BpfAsmException(line, "bad operand '" + opnd + "' for " + op);
         }
@@ -384,15 +378,22 @@ public final class BpfAsm {
                 return BpfInsn.stmt(LDX | B | MSH, k(m.group(1)));
             }
             if (op.equals("ldx")) {
-                if (isLen(opnd)) {
-                    return BpfInsn.stmt(LDX | W | LEN, 0);
-                }
-                if ((m = IMM_OPND.matcher(opnd)).matches()) {
-                    return BpfInsn.stmt(LDX | IMM, k(m.group(1)));
-                }
-                if (MEM_OPND.matcher(opnd).matches()) {
-                    return BpfInsn.stmt(LDX | MEM, scratch(opnd));
-                }
+                return register(LDX, op, opnd);
+            }
+            throw new BpfAsmException(line, "bad operand '" + opnd + "' for " + op);
+        }
+
+        /** The loads A and X share: #pktlen, #k and M[k]. */
+        private BpfInsn register(int cls, String op, String opnd) {
+            if (isLen(opnd)) {
+                return BpfInsn.stmt(cls | W | LEN, 0);
+            }
+            Matcher imm = IMM_OPND.matcher(opnd);
+            if (imm.matches()) {
+                return BpfInsn.stmt(cls | IMM, k(imm.group(1)));
+            }
+            if (MEM_OPND.matcher(opnd).matches()) {
+                return BpfInsn.stmt(cls | MEM, scratch(opnd));
             }
             throw new BpfAsmException(line, "bad operand '" + opnd + "' for " + op);
         }

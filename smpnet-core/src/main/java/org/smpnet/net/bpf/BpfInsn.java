@@ -122,6 +122,29 @@ public record BpfInsn(int code, int jt, int jf, int k) {
         return code == ST || code == STX || code == (LD | MEM) || code == (LDX | MEM);
     }
 
+    /** Whether the instruction reads {@code k} (tcpdump -d prints only those k). */
+    public boolean usesK() {
+        return switch (cls()) {
+            case LD -> mode() != LEN;
+            case LDX -> mode() != LEN;
+            case ST, STX -> true;
+            case ALU -> op() != NEG && src() == K;
+            case JMP -> op() == JA || src() == K;
+            case RET -> (code & 0x18) == K;
+            default -> false;
+        };
+    }
+
+    /**
+     * This instruction with the fields it never reads set to 0: k where {@link #usesK} is false,
+     * jt and jf unless it is a conditional jump. Runs exactly as the original; it is what the
+     * {@code tcpdump -d} text of an instruction determines.
+     */
+    public BpfInsn normalized() {
+        boolean cond = isConditionalJump();
+        return new BpfInsn(code, cond ? jt : 0, cond ? jf : 0, usesK() ? k : 0);
+    }
+
     /**
      * Whether {@code code} is one of the opcodes this implementation executes: FreeBSD's
      * {@code bpf_code_map} plus BPF_MOD and BPF_XOR (Linux, NetBSD, libpcap 1.6+). Linux's

@@ -3,9 +3,12 @@ package org.smpnet.net.bpf;
 import static java.lang.constant.ConstantDescs.CD_Object;
 import static java.lang.constant.ConstantDescs.CD_byte;
 import static java.lang.constant.ConstantDescs.CD_int;
+import static java.lang.constant.ConstantDescs.CD_long;
+import static java.lang.constant.ConstantDescs.CD_void;
 import static java.lang.constant.ConstantDescs.INIT_NAME;
 import static java.lang.constant.ConstantDescs.MTD_void;
 
+import java.lang.classfile.Attributes;
 import java.lang.classfile.ClassFile;
 import java.lang.classfile.CodeBuilder;
 import java.lang.classfile.Label;
@@ -45,11 +48,9 @@ public final class BpfJit {
     private static final ClassDesc CD_INTEGER = ClassDesc.of("java.lang.Integer");
     private static final MethodTypeDesc MTD_FILTER = MethodTypeDesc.of(CD_int, CD_byte.arrayType(), CD_int, CD_int);
     private static final MethodTypeDesc MTD_LOAD = MethodTypeDesc.of(CD_int, CD_byte.arrayType(), CD_int);
-    private static final MethodTypeDesc MTD_CHECK =
-            MethodTypeDesc.of(java.lang.constant.ConstantDescs.CD_void, CD_byte.arrayType(), CD_int);
+    private static final MethodTypeDesc MTD_CHECK = MethodTypeDesc.of(CD_void, CD_byte.arrayType(), CD_int);
     private static final MethodTypeDesc MTD_III = MethodTypeDesc.of(CD_int, CD_int, CD_int);
-    private static final MethodTypeDesc MTD_UNSIGNED_LONG =
-            MethodTypeDesc.of(java.lang.constant.ConstantDescs.CD_long, CD_int);
+    private static final MethodTypeDesc MTD_UNSIGNED_LONG = MethodTypeDesc.of(CD_long, CD_int);
 
     private static final VarHandle BE_INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
     private static final VarHandle BE_SHORT =
@@ -85,7 +86,7 @@ public final class BpfJit {
     static int filterCodeLength(byte[] bytes) {
         for (MethodModel m : ClassFile.of().parse(bytes).methods()) {
             if (m.methodName().equalsString("filter")) {
-                return m.findAttribute(java.lang.classfile.Attributes.code())
+                return m.findAttribute(Attributes.code())
                         .map(CodeAttribute::codeLength).orElseThrow();
             }
         }

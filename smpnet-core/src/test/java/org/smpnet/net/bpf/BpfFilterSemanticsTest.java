@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.smpnet.net.bpf.BpfInsn.jump;
 import static org.smpnet.net.bpf.BpfInsn.stmt;
 
-import java.util.function.Function;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -16,13 +15,11 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class BpfFilterSemanticsTest {
     enum Engine {
-        INTERPRETER(BpfInterpreter::new),
-        JIT(BpfJit::compile);
+        INTERPRETER,
+        JIT;
 
-        final Function<BpfProgram, BpfFilter> make;
-
-        Engine(Function<BpfProgram, BpfFilter> make) {
-            this.make = make;
+        BpfFilter make(BpfProgram p) {
+            return this == JIT ? BpfJit.compile(p) : new BpfInterpreter(p);
         }
     }
 
@@ -30,7 +27,7 @@ class BpfFilterSemanticsTest {
     private static final BpfInsn RET_A = stmt(0x16, 0);
 
     private static int run(Engine e, byte[] pkt, int wirelen, int buflen, BpfInsn... insns) {
-        return e.make.apply(BpfProgram.of(insns)).filter(pkt, wirelen, buflen);
+        return e.make(BpfProgram.of(insns)).filter(pkt, wirelen, buflen);
     }
 
     private static int run(Engine e, BpfInsn... insns) {
@@ -184,7 +181,7 @@ class BpfFilterSemanticsTest {
     @EnumSource(Engine.class)
     @DisplayName("R-BPF-1: filters refuse a buflen outside the packet array")
     void badBuflen(Engine e) {
-        BpfFilter f = e.make.apply(BpfProgram.of(stmt(0x06, 1)));
+        BpfFilter f = e.make(BpfProgram.of(stmt(0x06, 1)));
         assertThatThrownBy(() -> f.filter(PKT, 100, PKT.length + 1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("buflen 9 outside 0..8");
         assertThatThrownBy(() -> f.filter(PKT, 100, -1)).isInstanceOf(IllegalArgumentException.class);

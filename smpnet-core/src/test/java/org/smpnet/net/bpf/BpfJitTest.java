@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.smpnet.net.bpf.BpfInsn.jump;
 import static org.smpnet.net.bpf.BpfInsn.stmt;
 
+import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -42,6 +43,24 @@ class BpfJitTest {
         assertThat(f.filter(new byte[0], 0, 0)).isEqualTo(1);
         // Each compile defines its own class: nothing shared or cached.
         assertThat(BpfJit.compile(BpfProgram.of(stmt(0x06, 1))).getClass()).isNotSameAs(f.getClass());
+    }
+
+    @Test
+    @DisplayName("R-BPF-1: a compiled filter's class becomes unreachable once the filter is dropped (nothing cached)")
+    void compiledClassIsCollectable() throws InterruptedException {
+        WeakReference<Class<?>> cls = compileAndDrop();
+        // Bounded: a full GC clears the reference at once unless something still holds the class.
+        for (int i = 0; i < 50 && cls.get() != null; i++) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertThat(cls.get()).as("hidden filter class still reachable").isNull();
+    }
+
+    private static WeakReference<Class<?>> compileAndDrop() {
+        BpfFilter f = BpfJit.compile(BpfProgram.of(stmt(0x30, 0), stmt(0x16, 0)));
+        assertThat(f.filter(new byte[] {9}, 1, 1)).isEqualTo(9);
+        return new WeakReference<>(f.getClass());
     }
 
     @Test

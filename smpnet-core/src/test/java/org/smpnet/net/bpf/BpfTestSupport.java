@@ -112,10 +112,15 @@ final class BpfTestSupport {
 
     /** An IPv4 header (with {@code optionWords} words of NOP options) and payload. */
     static byte[] ipv4(int proto, int src, int dst, int fragOff, int optionWords, byte[] payload) {
+        return ipv4(0, proto, src, dst, fragOff, optionWords, payload);
+    }
+
+    /** An IPv4 header with type of service {@code tos}. */
+    static byte[] ipv4(int tos, int proto, int src, int dst, int fragOff, int optionWords, byte[] payload) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         int ihl = 5 + optionWords;
         b.write(0x40 | ihl);
-        b.write(0);
+        b.write(tos);
         put16(b, ihl * 4 + payload.length);
         put16(b, 0x1234);
         put16(b, fragOff);
@@ -150,8 +155,8 @@ final class BpfTestSupport {
         return b.toByteArray();
     }
 
-    /** An IPv6 hop-by-hop options header (8 bytes) carrying next header {@code nh}. */
-    static byte[] hopByHop(int nh, byte[] payload) {
+    /** An 8-byte IPv6 extension header (hop-by-hop, fragment, ...) carrying next header {@code nh}. */
+    static byte[] ipv6Ext(int nh, byte[] payload) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         b.write(nh);
         b.write(0);
@@ -197,6 +202,10 @@ final class BpfTestSupport {
         b.writeBytes(new byte[6]);
         put32(b, tpa);
         return b.toByteArray();
+    }
+
+    static byte[] icmpEcho() {
+        return new byte[] {8, 0, 0, 0, 0, 1, 0, 1};
     }
 
     static int ip(int a, int b, int c, int d) {
