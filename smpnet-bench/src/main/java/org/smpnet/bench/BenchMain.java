@@ -37,8 +37,9 @@ public final class BenchMain {
             "mtx", "^org\\.smpnet\\.bench\\.MtxBench\\.");
 
     /**
-     * Arguments of every forked JVM: a fixed heap, and what Netty needs on JDK 25 to use Unsafe
-     * (without them it silently falls back to slower paths and the baseline would flatter us).
+     * Arguments of every forked JVM: a fixed heap; what Netty needs on JDK 25 to use Unsafe
+     * (without them it silently falls back to slower paths and the baseline would flatter us);
+     * smpnet's test-mode checks off, as in production.
      */
     static final List<String> FORK_JVM_ARGS = List.of(
             "-Xms1g", "-Xmx1g",
@@ -47,7 +48,8 @@ public final class BenchMain {
             "--add-opens=java.base/jdk.internal.misc=ALL-UNNAMED",
             "-Dio.netty.tryReflectionSetAccessible=true",
             "-Dio.netty.leakDetection.level=disabled",
-            "-Dsmpnet.witness=0");
+            "-Dsmpnet.witness=0",
+            "-Dsmpnet.invariants=0");
 
     /**
      * Parsed command line. Defaults finish the micro suite in about four minutes on two cores; two
