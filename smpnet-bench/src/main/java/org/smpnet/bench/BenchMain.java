@@ -197,9 +197,21 @@ public final class BenchMain {
             runner.list();
             return;
         }
+        double loadBefore = loadAverage();
         Collection<RunResult> results = runner.run();
-        List<String> envLines = readEnv(env);
+        List<String> envLines = new ArrayList<>(readEnv(env));
+        double loadAfter = loadAverage();
+        int cpus = Runtime.getRuntime().availableProcessors();
+        envLines.add(String.format(java.util.Locale.ROOT, "machine: %d CPUs, load average %.1f before, %.1f after%s",
+                cpus, loadBefore, loadAfter, Math.max(loadBefore, loadAfter) > cpus
+                        ? "  WARNING: other work competed for the CPUs; scores are inflated and noisy" : ""));
         Report.print(System.out, a.target, results, envLines, json);
+    }
+
+    /** The one-minute system load average, or NaN where the OS does not report it. */
+    private static double loadAverage() {
+        double l = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        return l < 0 ? Double.NaN : l;
     }
 
     private static List<String> readEnv(Path env) throws IOException {
