@@ -24,7 +24,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
  *
  * <pre>
  * java -jar smpnet-benchmarks.jar [--quick] [-f N] [-wi N] [-i N] [-w TIME] [-r TIME]
- *                                 [-prof NAME[:OPTS]]... [-o DIR] [-l] [SUITE|REGEX]
+ *                                 [-prof NAME[:OPTS]]... [--jvm-arg ARG]... [-o DIR] [-l] [SUITE|REGEX]
  * </pre>
  */
 public final class BenchMain {
@@ -52,17 +52,18 @@ public final class BenchMain {
             "-Dsmpnet.invariants=0");
 
     /**
-     * Parsed command line. Defaults finish the micro suite in about four minutes on two cores; two
+     * Parsed command line. Defaults finish the micro suite in about five minutes on two cores; two
      * forks because JIT decisions differ between JVMs and ten samples narrow JMH's error bars.
      */
     static final class Args {
         String target = "micro";
         int forks = 2;
-        int warmupIterations = 3;
+        int warmupIterations = 4;
         TimeValue warmupTime = TimeValue.seconds(1);
         int iterations = 5;
         TimeValue iterationTime = TimeValue.seconds(1);
         final List<String> profilers = new ArrayList<>();
+        final List<String> jvmArgs = new ArrayList<>();
         Path outDir = Path.of("bench-results");
         boolean list;
 
@@ -84,6 +85,7 @@ public final class BenchMain {
                     case "-w" -> a.warmupTime = timeArg(argv, ++i, arg);
                     case "-r" -> a.iterationTime = timeArg(argv, ++i, arg);
                     case "-prof" -> a.profilers.add(value(argv, ++i, arg));
+                    case "--jvm-arg" -> a.jvmArgs.add(value(argv, ++i, arg));
                     case "-o" -> a.outDir = Path.of(value(argv, ++i, arg));
                     case "-l" -> a.list = true;
                     case "-h", "--help" -> throw new UsageException(null);
@@ -143,12 +145,13 @@ public final class BenchMain {
 
     static final String USAGE = """
             usage: BenchMain [--quick] [-f FORKS] [-wi N] [-i N] [-w TIME] [-r TIME]
-                             [-prof NAME[:OPTS]]... [-o DIR] [-l] [SUITE|REGEX]
+                             [-prof NAME[:OPTS]]... [--jvm-arg ARG]... [-o DIR] [-l] [SUITE|REGEX]
               SUITE      micro (default: all micro-benchmarks), mbuf, mtx; anything else is a JMH regex
               --quick    smoke run: 1 fork, 1 warmup x 500ms, 2 iterations x 500ms
               -f -wi -i -w -r   forks, warmup iterations, iterations, warmup time, iteration time
-                         (defaults: 2 forks, 3 x 1s warmup, 5 x 1s measurement)
+                         (defaults: 2 forks, 4 x 1s warmup, 5 x 1s measurement)
               -prof      a JMH profiler, e.g. gc or stack:lines=5 (repeatable)
+              --jvm-arg  one more argument for every forked JVM (repeatable)
               -o DIR     where the JMH JSON goes (default bench-results)
               -l         list the matching benchmarks and exit
             """;
@@ -174,6 +177,7 @@ public final class BenchMain {
 
         List<String> jvmArgs = new ArrayList<>(FORK_JVM_ARGS);
         jvmArgs.add("-D" + NettyEnv.ENV_FILE_PROPERTY + "=" + env.toAbsolutePath());
+        jvmArgs.addAll(a.jvmArgs);
         ChainedOptionsBuilder ob = new OptionsBuilder()
                 .include(a.regex())
                 .forks(a.forks)
@@ -183,7 +187,8 @@ public final class BenchMain {
                 .measurementTime(a.iterationTime)
                 .jvmArgs(jvmArgs.toArray(String[]::new))
                 .resultFormat(ResultFormatType.JSON)
-                .result(json.toString());
+                .result(json.toString())
+                .addProfiler(CpuTimeProfiler.class);
         for (String p : a.profilers) {
             int colon = p.indexOf(':');
             if (colon < 0) {

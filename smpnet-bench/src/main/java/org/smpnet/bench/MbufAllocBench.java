@@ -5,6 +5,7 @@ import io.netty.buffer.PooledByteBufAllocator;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -21,6 +22,9 @@ import org.smpnet.net.MbufZones;
  * smpnet's zones with per-thread caches, the same zones with no caches (one locked zone), and Netty's pooled
  * allocator handing out and taking back a 2 KiB heap buffer. Each at one and two threads sharing
  * one allocator; scores are nanoseconds per alloc+free in one thread.
+ *
+ * <p>{@code netty*T} run on Netty's own thread class ({@link NettyThreadsExecutor}), its best case;
+ * {@code nettyPlainThreads*T}, for information, on JMH's plain threads.
  *
  * <p>The buffer is handed to a {@link Blackhole} before it is freed, so the allocation is real.
  */
@@ -106,13 +110,28 @@ public class MbufAllocBench {
 
     @Benchmark
     @Threads(1)
+    @Fork(jvmArgsAppend = {"-Djmh.executor=CUSTOM", "-Djmh.executor.class=org.smpnet.bench.NettyThreadsExecutor"})
     public void netty1T(Netty s, Blackhole bh) {
         netty(s.alloc, bh);
     }
 
     @Benchmark
     @Threads(2)
+    @Fork(jvmArgsAppend = {"-Djmh.executor=CUSTOM", "-Djmh.executor.class=org.smpnet.bench.NettyThreadsExecutor"})
     public void netty2T(Netty s, Blackhole bh) {
+        netty(s.alloc, bh);
+    }
+
+    /** Netty on plain threads, as a non-Netty application would call it: no object recycling. */
+    @Benchmark
+    @Threads(1)
+    public void nettyPlainThreads1T(Netty s, Blackhole bh) {
+        netty(s.alloc, bh);
+    }
+
+    @Benchmark
+    @Threads(2)
+    public void nettyPlainThreads2T(Netty s, Blackhole bh) {
         netty(s.alloc, bh);
     }
 }

@@ -2,6 +2,7 @@ package org.smpnet.bench;
 
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.util.ResourceLeakDetector;
+import io.netty.util.concurrent.FastThreadLocalThread;
 import io.netty.util.internal.PlatformDependent;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -11,7 +12,8 @@ import java.nio.file.StandardOpenOption;
 
 /**
  * Netty's pooled allocator in its fastest configuration for plain threads: a cache for every
- * thread, leak detection off, heap buffers, Unsafe if the JVM allows it.
+ * thread, leak detection off, heap buffers, Unsafe if the JVM allows it. Whether the calling
+ * thread is one Netty recycles objects on ({@link NettyThreadsExecutor}) is reported too.
  *
  * <p>{@link #create()} reports what Netty actually decided (Unsafe, leak level, caches) on
  * standard output and, when the system property {@value #ENV_FILE_PROPERTY} names a file, appends
@@ -33,7 +35,9 @@ final class NettyEnv {
                 PooledByteBufAllocator.defaultSmallCacheSize(),
                 PooledByteBufAllocator.defaultNormalCacheSize(),
                 true);
-        report("netty: PlatformDependent.hasUnsafe()=" + PlatformDependent.hasUnsafe()
+        boolean ftl = FastThreadLocalThread.currentThreadWillCleanupFastThreadLocals();
+        report("netty on " + (ftl ? "FastThreadLocalThreads (objects recycled)" : "plain threads (no recycling)")
+                + ": PlatformDependent.hasUnsafe()=" + PlatformDependent.hasUnsafe()
                 + " leakDetection=" + ResourceLeakDetector.getLevel()
                 + " useCacheForAllThreads=true heapArenas=" + PooledByteBufAllocator.defaultNumHeapArena()
                 + " smallCacheSize=" + PooledByteBufAllocator.defaultSmallCacheSize()
