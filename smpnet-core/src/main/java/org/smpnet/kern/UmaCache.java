@@ -41,8 +41,11 @@ final class UmaCache {
     private long allocCount;
     private long freeCount;
 
+    /** The direct marker: empty buckets of size 0, so both fast paths fall to the slow ones. */
     private UmaCache() {
         owner = new WeakReference<>(null);
+        alloc = new UmaBucket(0);
+        free = new UmaBucket(0);
     }
 
     UmaCache(Thread owner, int bucketSize) {
@@ -94,7 +97,15 @@ final class UmaCache {
         return t == null || !t.isAlive();
     }
 
-    /** Moves every cached item to {@code out}; the owner's own thread or a dead owner only. */
+    /** A dead owner's buckets, handed to the depot; the cache is unusable afterwards. */
+    UmaBucket[] release() {
+        UmaBucket[] b = {alloc, free};
+        alloc = null;
+        free = null;
+        return b;
+    }
+
+    /** Moves every cached item to {@code out}; the owner's own thread only. */
     void takeAll(List<Object> out) {
         take(alloc, out);
         take(free, out);

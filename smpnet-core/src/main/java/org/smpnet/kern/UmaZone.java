@@ -26,12 +26,16 @@ import java.util.function.Function;
  * {@link #M_NOWAIT} alloc returns {@code null} and counts a failure ({@code uz_fails}); an
  * {@link #M_WAITOK} alloc sleeps until an item is freed. While a thread sleeps, frees go to the
  * depot so the sleeper sees them; a free that races with a sleeper's arrival may still land in the
- * freeing thread's cache, and the sleeper then waits for the next free.
+ * freeing thread's cache, and the sleeper then waits for the next free. The sleep is not
+ * interruptible. Items cached by another live thread are that thread's alone (Java has no way to
+ * run code on another thread's behalf, as FreeBSD drains other CPUs), so they do not help an
+ * allocation at the limit.
  *
  * <p>Statistics are exact once the threads that used the zone are quiescent (joined or otherwise
  * ordered before the read): each cache's counters are written only by its owner (release stores)
- * and summed on read (acquire loads); depot and keg counters are guarded by {@link #lock}. The
- * counters of a dead thread's cache stay counted until {@link #drain()} folds them in.
+ * and summed on read (acquire loads); depot and keg counters are guarded by {@link #lock}. A dead
+ * thread's cache (its owner is held by a weak reference) is folded in, counters and items, by
+ * {@link #drain()}, when a new thread makes its cache, or when an allocation reaches the limit.
  *
  * <p>Test mode ({@code -Dsmpnet.invariants=1}, {@link #INVARIANTS}): freed items' bytes (see
  * {@link Builder#trash}) are filled with a pattern checked on the next alloc (use-after-free write),
@@ -39,8 +43,8 @@ import java.util.function.Function;
  * {@link #leaks()} lists items allocated and never freed with the allocating stack.
  *
  * <p>Locking key: fields marked {@code @GuardedBy("lock")} are guarded by {@link #lock} (a leaf
- * mutex: no other lock is taken while it is held, and {@code Import}/{@code init}/{@code fini}
- * run without it); cache fields are owner-thread-only; {@link #sleepers} is written under
+ * mutex: no other lock is taken while it is held, and {@code Import}, {@code init}, {@code fini},
+ * {@code ctor} and {@code dtor} run without it); cache fields are owner-thread-only; {@link #sleepers} is written under
  * {@link #lock} and read without it.
  *
  * @param <T> the item type
@@ -246,10 +250,10 @@ public final class UmaZone<T> {
      */
     @SuppressWarnings("unchecked")
     public T alloc(int how) {
-        UmaCache c;
-        if (caches == null || (c = caches.get()) == UmaCache.DIRECT) {
+        if (caches == null) {
             return allocDirect(how);
         }
+        UmaCache c = caches.get();
         UmaBucket b = c.alloc;
         int n = b.count - 1;
         if (n >= 0) {
@@ -277,8 +281,12 @@ public final class UmaZone<T> {
         if (INVARIANTS) {
             trashFill(item);
         }
-        UmaCache c;
-        if (caches == null || (c = caches.get()) == UmaCache.DIRECT || sleepers != 0) {
+        if (caches == null || sleepers != 0) {
+            freeDirect(item);
+            return;
+        }
+        UmaCache c = caches.get();
+        if (c == UmaCache.DIRECT) {
             freeDirect(item);
             return;
         }
@@ -306,6 +314,9 @@ public final class UmaZone<T> {
 
     @SuppressWarnings("unchecked")
     private T allocSlow(UmaCache c, int how) {
+        if (c == UmaCache.DIRECT) {
+            return allocDirect(how);
+        }
         UmaBucket a = c.alloc;
         UmaBucket f = c.free;
         if (f.count > 0) {
@@ -316,21 +327,24 @@ public final class UmaZone<T> {
             c.countAlloc();
             return finishAlloc((T) item);
         }
+        UmaBucket full;
         lock.lock();
         try {
-            UmaBucket full = depotFull.pollLast();
+            full = depotFull.pollLast();
             if (full != null) {
                 depotItems -= full.count;
                 depotEmpty.addLast(a);
                 c.setAlloc(full);
-                int n = full.count - 1;
-                Object item = full.items[n];
-                full.setCount(n);
-                c.countAlloc();
-                return finishAlloc((T) item);
             }
         } finally {
             lock.unlock();
+        }
+        if (full != null) {
+            int n = full.count - 1;
+            Object item = full.items[n];
+            full.setCount(n);
+            c.countAlloc();
+            return finishAlloc((T) item);
         }
         T item = kegAlloc(how);
         if (item == null) {
@@ -341,17 +355,20 @@ public final class UmaZone<T> {
     }
 
     private T allocDirect(int how) {
+        T item;
         lock.lock();
         try {
-            T item = depotPop();
+            item = depotPop();
             if (item != null) {
                 lockedAllocs++;
-                return finishAlloc(item);
             }
         } finally {
             lock.unlock();
         }
-        T item = kegAlloc(how);
+        if (item != null) {
+            return finishAlloc(item); // ctor runs without the zone lock
+        }
+        item = kegAlloc(how);
         if (item == null) {
             return null;
         }
@@ -368,6 +385,9 @@ public final class UmaZone<T> {
     private T kegAlloc(int how) {
         lock.lock();
         try {
+            if (kegSize >= limit) {
+                reapDeadLocked(); // items cached by dead threads count against the limit
+            }
             while (kegSize >= limit) {
                 T item = depotPop();
                 if (item != null) {
@@ -484,6 +504,7 @@ public final class UmaZone<T> {
         UmaCache c = new UmaCache(t, bucketSize);
         lock.lock();
         try {
+            reapDeadLocked(); // so thread churn does not grow the cache list
             cacheList.add(c);
         } finally {
             lock.unlock();
@@ -497,7 +518,9 @@ public final class UmaZone<T> {
      * Returns free items to the keg, where {@code fini} runs and they are dropped (FreeBSD
      * {@code zone_drain}): the depot's items, the calling thread's cached items, and the caches of
      * threads that have died (whose counters are folded into the zone's). Other live threads'
-     * caches are theirs alone and are left alone. Takes the zone lock; never sleeps; call it with
+     * caches are theirs alone and are left alone. (Dead threads' caches are also moved to the depot,
+     * without fini, whenever a thread makes its cache and when an allocation reaches the limit.)
+     * Takes the zone lock; never sleeps; call it with
      * no lock held, since {@code fini} may free into other zones.
      *
      * @return the number of items returned to the keg
@@ -510,15 +533,7 @@ public final class UmaZone<T> {
             if (own != null && own != UmaCache.DIRECT) {
                 own.takeAll(out);
             }
-            for (Iterator<UmaCache> it = cacheList.iterator(); it.hasNext(); ) {
-                UmaCache c = it.next();
-                if (c.ownerDead()) {
-                    c.takeAll(out);
-                    lockedAllocs += c.allocs();
-                    lockedFrees += c.frees();
-                    it.remove();
-                }
-            }
+            reapDeadLocked();
             for (UmaBucket b : depotFull) {
                 for (int i = 0; i < b.count; i++) {
                     out.add(b.items[i]);
@@ -545,6 +560,31 @@ public final class UmaZone<T> {
             }
         }
         return out.size();
+    }
+
+    /**
+     * Moves the caches of dead threads into the depot (their items stay in the keg, free) and folds
+     * their counters into the zone's. The owner's death happens-before this (see
+     * {@link UmaCache#ownerDead()}).
+     */
+    @GuardedBy("lock")
+    private void reapDeadLocked() {
+        for (Iterator<UmaCache> it = cacheList.iterator(); it.hasNext(); ) {
+            UmaCache c = it.next();
+            if (c.ownerDead()) {
+                for (UmaBucket b : c.release()) {
+                    if (b.count > 0) {
+                        depotFull.addLast(b);
+                        depotItems += b.count;
+                    } else {
+                        depotEmpty.addLast(b);
+                    }
+                }
+                lockedAllocs += c.allocs();
+                lockedFrees += c.frees();
+                it.remove();
+            }
+        }
     }
 
     /** The keg limit ({@link Long#MAX_VALUE} for none). */

@@ -145,11 +145,16 @@ public final class Mbuf {
         e.activate();
         this.next = null;
         this.nextpkt = null;
-        this.buf = e.buf;
+        byte[] b = e.buf;
+        if (buf != b) { // an untouched pair already points at its cluster: skip the store barriers
+            buf = b;
+        }
+        if (ext != e) {
+            ext = e;
+        }
         this.off = 0;
         this.len = 0;
         this.type = type;
-        this.ext = e;
         this.flags = (flags & M_COPYFLAGS) | M_EXT;
         if ((flags & M_PKTHDR) != 0) {
             initPkthdr();
@@ -202,18 +207,18 @@ public final class Mbuf {
      */
     public Mbuf free() {
         Mbuf n = next;
-        if (UmaZone.INVARIANTS && type == MT_NOTMBUF) {
-            throw new IllegalStateException("double free of mbuf " + this);
+        if (UmaZone.INVARIANTS) {
+            if (type == MT_NOTMBUF) {
+                throw new IllegalStateException("double free of mbuf " + this);
+            }
+            type = MT_NOTMBUF;
         }
-        type = MT_NOTMBUF;
-        next = null;
-        nextpkt = null;
-        tags = null;
+        // Links and the packet header are reset on the next allocation, not here (fewer stores).
         ExtBuf e = ext;
         ExtBuf own = ownExt;
-        if (e != null) {
+        if (e != own && e != null) {
             ext = null;
-            if (e != own && e.release()) {
+            if (e.release()) {
                 lastRef(e);
             }
         }
@@ -235,7 +240,7 @@ public final class Mbuf {
     }
 
     /** Frees a chain that may be null. */
-    public static void freem(Mbuf m) {
+    public static void freeChain(Mbuf m) {
         if (m != null) {
             m.freem();
         }
@@ -882,7 +887,7 @@ public final class Mbuf {
         do {
             Mbuf n = copyhdr && top == null ? zones.gethdr(how, m.type) : zones.get(how, m.type);
             if (n == null) {
-                freem(top);
+                freeChain(top);
                 return null;
             }
             if (copyhdr && top == null) {
@@ -934,7 +939,7 @@ public final class Mbuf {
             int f = top == null ? (flags & M_PKTHDR) : 0;
             Mbuf n = remain > MLEN ? zones.getcl(how, type, f) : (f != 0 ? zones.gethdr(how, type) : zones.get(how, type));
             if (n == null) {
-                freem(top);
+                freeChain(top);
                 return null;
             }
             if (f != 0) {

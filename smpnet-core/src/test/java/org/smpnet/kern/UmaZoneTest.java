@@ -1,0 +1,304 @@
+package org.smpnet.kern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+class UmaZoneTest {
+    private final AtomicInteger created = new AtomicInteger();
+    private final AtomicInteger ctors = new AtomicInteger();
+    private final AtomicInteger dtors = new AtomicInteger();
+    private final AtomicInteger inits = new AtomicInteger();
+    private final AtomicInteger finis = new AtomicInteger();
+
+    private UmaZone.Builder<byte[]> counted(String name) {
+        return UmaZone.<byte[]>builder(name, how -> {
+                    created.incrementAndGet();
+                    return new byte[64];
+                })
+                .itemSize(64).trash(b -> b)
+                .ctor(b -> ctors.incrementAndGet()).dtor(b -> dtors.incrementAndGet())
+                .init(b -> inits.incrementAndGet()).fini(b -> finis.incrementAndGet());
+    }
+
+    @Test
+    @DisplayName("R-UMA-1: invariants mode is on in tests")
+    void invariantsOn() {
+        assertThat(UmaZone.INVARIANTS).as("surefire sets -Dsmpnet.invariants=1").isTrue();
+    }
+
+    @Test
+    @DisplayName("R-UMA-1: ctor/dtor run per alloc/free, init/fini once per keg item; drain returns items to the keg")
+    void lifecycleCounts() {
+        UmaZone<byte[]> z = counted("t_life").bucketSize(4).build();
+        List<byte[]> held = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            held.add(z.alloc(UmaZone.M_NOWAIT));
+        }
+        held.forEach(z::free);
+        held.clear();
+        for (int i = 0; i < 10; i++) {
+            held.add(z.alloc(UmaZone.M_NOWAIT));
+        }
+        held.forEach(z::free);
+        assertThat(ctors.get()).isEqualTo(20);
+        assertThat(dtors.get()).isEqualTo(20);
+        assertThat(inits.get()).as("items are reused from the caches and depot").isEqualTo(10);
+        assertThat(created.get()).isEqualTo(10);
+        assertThat(finis.get()).isZero();
+        assertThat(z.allocs()).isEqualTo(20);
+        assertThat(z.frees()).isEqualTo(20);
+        assertThat(z.inUse()).isZero();
+        assertThat(z.kegSize()).isEqualTo(10);
+        assertThat(z.cached()).isEqualTo(10);
+
+        assertThat(z.drain()).isEqualTo(10);
+        assertThat(finis.get()).isEqualTo(10);
+        assertThat(z.kegSize()).isZero();
+        assertThat(z.cached()).isZero();
+        byte[] again = z.alloc(UmaZone.M_NOWAIT);
+        assertThat(inits.get()).as("after a drain the keg creates again").isEqualTo(11);
+        z.free(again);
+    }
+
+    @Test
+    @DisplayName("R-UMA-2: a dead thread's cache is reclaimed by drain, its counters folded in")
+    void deadThreadCacheReclaimed() throws Exception {
+        UmaZone<byte[]> z = counted("t_dead").bucketSize(8).build();
+        AtomicReference<byte[]> crossed = new AtomicReference<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            List<byte[]> l = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                l.add(z.alloc(UmaZone.M_NOWAIT));
+            }
+            crossed.set(l.remove(0));
+            l.forEach(z::free);
+        });
+        t.join();
+        assertThat(z.allocs()).isEqualTo(5);
+        assertThat(z.frees()).isEqualTo(4);
+        assertThat(z.cached()).as("still in the dead thread's cache").isEqualTo(4);
+        assertThat(z.drain()).isEqualTo(4);
+        assertThat(finis.get()).isEqualTo(4);
+        assertThat(z.cached()).isZero();
+        assertThat(z.allocs()).as("folded in").isEqualTo(5);
+        assertThat(z.frees()).isEqualTo(4);
+        assertThat(z.inUse()).isEqualTo(1);
+        z.free(crossed.get());
+        assertThat(z.inUse()).isZero();
+        assertThat(z.kegSize()).isEqualTo(1);
+    }
+
+    @Test
+    @DisplayName("R-UMA-1: at the limit, items cached by a dead thread are reclaimed instead of failing")
+    void deadThreadItemsReusedAtLimit() throws Exception {
+        UmaZone<byte[]> z = counted("t_deadlimit").limit(4).build();
+        Thread t = Thread.ofPlatform().start(() -> {
+            List<byte[]> l = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                l.add(z.alloc(UmaZone.M_NOWAIT));
+            }
+            l.forEach(z::free);
+        });
+        t.join();
+        List<byte[]> mine = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            mine.add(z.alloc(UmaZone.M_NOWAIT));
+        }
+        assertThat(mine).doesNotContainNull();
+        assertThat(z.fails()).isZero();
+        assertThat(created.get()).isEqualTo(4);
+        mine.forEach(z::free);
+        assertThat(z.allocs()).isEqualTo(8);
+        assertThat(z.inUse()).isZero();
+    }
+
+    @Test
+    @DisplayName("R-UMA-1: use after free: a write into a freed item is detected on the next alloc, naming the zone")
+    void useAfterFree() {
+        UmaZone<byte[]> z = counted("t_uaf").build();
+        byte[] b = z.alloc(UmaZone.M_NOWAIT);
+        z.free(b);
+        b[17] = 42;
+        assertThatThrownBy(() -> z.alloc(UmaZone.M_NOWAIT))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("\"t_uaf\"").hasMessageContaining("use after free").hasMessageContaining("byte 17");
+    }
+
+    @Test
+    @DisplayName("R-UMA-1: double free is detected, naming the zone and the item")
+    void doubleFree() {
+        UmaZone<byte[]> z = counted("t_df").build();
+        byte[] b = z.alloc(UmaZone.M_NOWAIT);
+        z.free(b);
+        String id = Integer.toHexString(System.identityHashCode(b));
+        assertThatThrownBy(() -> z.free(b))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("\"t_df\"").hasMessageContaining("double free").hasMessageContaining(id);
+        assertThat(z.frees()).as("the bad free is not counted").isEqualTo(1);
+    }
+
+    @Test
+    @DisplayName("R-UMA-1: leak report lists items never freed with their allocating stack")
+    void leakReport() {
+        UmaZone<byte[]> z = counted("t_leak").build();
+        byte[] freed = z.alloc(UmaZone.M_NOWAIT);
+        byte[] leaked = allocateAndForget(z);
+        z.free(freed);
+        List<UmaZone.Leak> leaks = z.leaks();
+        assertThat(leaks).hasSize(1);
+        assertThat(leaks.get(0).item()).isSameAs(leaked);
+        assertThat(leaks.get(0).stack()).contains("allocateAndForget");
+        assertThat(leaks.get(0).toString()).contains("t_leak").contains("never freed");
+        z.free(leaked);
+        assertThat(z.leaks()).isEmpty();
+    }
+
+    private static byte[] allocateAndForget(UmaZone<byte[]> z) {
+        return z.alloc(UmaZone.M_NOWAIT);
+    }
+
+    @Test
+    @DisplayName("R-UMA-1: at its limit M_NOWAIT fails soft and counts; limits can be raised")
+    void limitFailsSoft() {
+        UmaZone<byte[]> z = counted("t_limit").limit(3).build();
+        List<byte[]> held = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            held.add(z.alloc(UmaZone.M_NOWAIT));
+        }
+        assertThat(z.alloc(UmaZone.M_NOWAIT)).isNull();
+        assertThat(z.alloc(UmaZone.M_NOWAIT)).isNull();
+        assertThat(z.fails()).isEqualTo(2);
+        assertThat(z.inUse()).isEqualTo(3);
+        z.free(held.remove(0));
+        byte[] reused = z.alloc(UmaZone.M_NOWAIT);
+        assertThat(reused).as("a freed item is reused under the limit").isNotNull();
+        held.add(reused);
+        z.setLimit(4);
+        byte[] fourth = z.alloc(UmaZone.M_NOWAIT);
+        assertThat(fourth).isNotNull();
+        held.add(fourth);
+        assertThat(z.kegSize()).isEqualTo(4);
+        held.forEach(z::free);
+        assertThatThrownBy(() -> z.setLimit(-1)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("t_limit");
+    }
+
+    @Test
+    @Timeout(value = 20, unit = TimeUnit.SECONDS)
+    @DisplayName("R-UMA-1: at its limit M_WAITOK sleeps until another thread frees an item")
+    void limitWaitokSleeps() throws Exception {
+        UmaZone<byte[]> z = counted("t_wait").limit(1).build();
+        byte[] only = z.alloc(UmaZone.M_NOWAIT);
+        AtomicReference<byte[]> got = new AtomicReference<>();
+        Thread waiter = Thread.ofPlatform().start(() -> got.set(z.alloc(UmaZone.M_WAITOK)));
+        while (z.sleepers() == 0) {
+            Thread.sleep(1);
+        }
+        assertThat(got.get()).isNull();
+        z.free(only);
+        waiter.join();
+        assertThat(got.get()).isSameAs(only);
+        assertThat(z.fails()).isZero();
+        z.free(got.get());
+        assertThat(z.inUse()).isZero();
+    }
+
+    @Test
+    @ExpectWitnessReports
+    @Timeout(value = 20, unit = TimeUnit.SECONDS)
+    @DisplayName("R-UMA-1: an M_WAITOK sleep at the limit under a non-sleepable lock is reported by WITNESS")
+    void waitokUnderMutexReported() throws Exception {
+        UmaZone<byte[]> z = counted("t_waitwitness").limit(1).build();
+        byte[] only = z.alloc(UmaZone.M_NOWAIT);
+        Mtx held = new Mtx("t_uma_holder");
+        Thread freer = Thread.ofPlatform().start(() -> {
+            while (z.sleepers() == 0) {
+                Thread.onSpinWait();
+            }
+            z.free(only);
+        });
+        int before = Witness.violations().size();
+        held.lock();
+        byte[] got;
+        try {
+            got = z.alloc(UmaZone.M_WAITOK);
+        } finally {
+            held.unlock();
+        }
+        freer.join();
+        assertThat(got).isSameAs(only);
+        assertThat(Witness.violations().subList(before, Witness.violations().size()))
+                .anySatisfy(v -> assertThat(v.message()).contains("t_waitwitness").contains("t_uma_holder"));
+        z.free(got);
+    }
+
+    @Test
+    @DisplayName("R-UMA-1: virtual threads bypass the caches and go to the depot")
+    void virtualThreadsUseDepot() throws Exception {
+        UmaZone<byte[]> z = counted("t_virt").build();
+        Thread v = Thread.ofVirtual().start(() -> {
+            byte[] a = z.alloc(UmaZone.M_NOWAIT);
+            byte[] b = z.alloc(UmaZone.M_NOWAIT);
+            z.free(a);
+            z.free(b);
+        });
+        v.join();
+        assertThat(z.allocs()).isEqualTo(2);
+        assertThat(z.frees()).isEqualTo(2);
+        assertThat(z.cached()).as("both in the depot, no cache was made").isEqualTo(2);
+        assertThat(z.drain()).isEqualTo(2);
+    }
+
+    @Test
+    @DisplayName("R-UMA-1: a zone without per-thread caches works through the depot")
+    void lockedZone() {
+        UmaZone<byte[]> z = counted("t_locked").perThreadCaches(false).bucketSize(2).build();
+        List<byte[]> held = new ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            held.add(z.alloc(UmaZone.M_NOWAIT));
+        }
+        held.forEach(z::free);
+        assertThat(z.cached()).isEqualTo(7);
+        for (int i = 0; i < 7; i++) {
+            z.free(z.alloc(UmaZone.M_NOWAIT));
+        }
+        assertThat(created.get()).isEqualTo(7);
+        assertThat(z.allocs()).isEqualTo(14);
+        assertThat(z.inUse()).isZero();
+    }
+
+    @Test
+    @DisplayName("R-UMA-2: zone statistics appear in sysctl under vm.uma.<zone>")
+    void sysctlNodes() {
+        UmaZone<byte[]> z = counted("t_sysctl").limit(10).build();
+        Sysctl s = new Sysctl();
+        z.registerSysctl(s, "vm.uma");
+        byte[] b = z.alloc(UmaZone.M_NOWAIT);
+        assertThat(s.get("vm.uma.t_sysctl.size")).isEqualTo("64");
+        assertThat(s.get("vm.uma.t_sysctl.limit")).isEqualTo("10");
+        assertThat(s.get("vm.uma.t_sysctl.allocs")).isEqualTo("1");
+        assertThat(s.get("vm.uma.t_sysctl.inuse")).isEqualTo("1");
+        z.free(b);
+        assertThat(s.get("vm.uma.t_sysctl.frees")).isEqualTo("1");
+        assertThat(s.get("vm.uma.t_sysctl.cached")).isEqualTo("1");
+        assertThat(s.get("vm.uma.t_sysctl.fails")).isEqualTo("0");
+    }
+
+    @Test
+    @DisplayName("R-UMA-1: bad zone parameters are refused with the zone's name")
+    void badArguments() {
+        assertThatThrownBy(() -> counted("t_bad").bucketSize(0)).hasMessageContaining("t_bad").hasMessageContaining("bucket size");
+        assertThatThrownBy(() -> counted("t_bad").limit(-2)).hasMessageContaining("negative limit");
+        UmaZone<byte[]> z = counted("t_bad2").build();
+        assertThatThrownBy(() -> z.free(null)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("t_bad2");
+        assertThatThrownBy(() -> z.free(new byte[64])).hasMessageContaining("not allocated from this zone");
+    }
+}
