@@ -149,6 +149,7 @@ class SimNicTest {
                         int flow = first + k / 2 % FLOWS_PER_SENDER;
                         byte[] f = udpFrame(MacAddr.of(nics[n].ifnet().lladdr()), flow, (int) sent[n][flow]);
                         while (!nics[n].receive(f, 0, f.length)) { // ring full: the wire retries the same frame
+                            assertThat(System.nanoTime() - deadline).as("receive ring stuck full").isLessThan(10_000_000_000L);
                             Thread.yield();
                         }
                         sent[n][flow]++;

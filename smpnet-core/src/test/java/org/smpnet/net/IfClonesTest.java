@@ -156,7 +156,7 @@ class IfClonesTest {
             threads.add(start("parent", failure, () -> {
                 while (System.nanoTime() < deadline) {
                     assertThat(v.ifCreate("epair9")).containsExactly("epair9a", "epair9b");
-                    LockSupport.parkNanos(2_000_000);
+                    LockSupport.parkNanos(20_000_000); // long enough for the vlan threads to use it
                     v.ifDestroy(ThreadLocalRandom.current().nextBoolean() ? "epair9a" : "epair9b");
                     parentCycles.incrementAndGet();
                 }
@@ -173,7 +173,7 @@ class IfClonesTest {
                         } catch (IfnetGoneException noParent) {
                             continue; // the parent is between lives
                         }
-                        LockSupport.parkNanos(rnd.nextInt(500_000));
+                        LockSupport.parkNanos(1_000_000 + rnd.nextInt(2_000_000));
                         try {
                             v.ifDestroy(name);
                             vlanCycles.incrementAndGet();
@@ -203,6 +203,9 @@ class IfClonesTest {
                                 ETHERTYPE_TEST, new byte[46]);
                         offered.incrementAndGet();
                         p.input(mbuf(f)); // outside the epoch on purpose: input copes with a detached parent
+                        if ((offered.get() & 63) == 0) {
+                            LockSupport.parkNanos(20_000); // leave the creators some CPU on small machines
+                        }
                     }
                 }));
             }
@@ -227,6 +230,9 @@ class IfClonesTest {
                         }
                     } finally {
                         Epoch.NET.exit(et);
+                    }
+                    if ((lookups.get() & 255) == 0) {
+                        LockSupport.parkNanos(20_000);
                     }
                 }
             }));
