@@ -25,8 +25,8 @@ public final class Vlans implements IfnetListener {
     private final IfnetList list;
     private final Ether ether;
     private final Sx lock;
-    @GuardedBy("lock.writeLock()") private final Map<Ifnet, Vlan[]> trunksW = new IdentityHashMap<>();
-    private volatile Map<Ifnet, Vlan[]> trunks = new IdentityHashMap<>();
+    @GuardedBy("lock.writeLock()") private final IdentityHashMap<Ifnet, Vlan[]> trunksW = new IdentityHashMap<>();
+    private volatile IdentityHashMap<Ifnet, Vlan[]> trunks = new IdentityHashMap<>();
 
     /** Tagged frames whose tag has no vlan interface on the receiving parent. */
     public final Counter unknownTag = new Counter();

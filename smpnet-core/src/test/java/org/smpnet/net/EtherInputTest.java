@@ -44,7 +44,7 @@ class EtherInputTest {
     @Test
     @DisplayName("R-IF-3: a frame for us reaches the handler of its type without the Ethernet header")
     void handlerGetsPayload() {
-        byte[] payload = "payload bytes".getBytes();
+        byte[] payload = "payload bytes".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         in(US, ETHERTYPE_TEST, payload);
         assertThat(got).hasSize(1);
         assertThat(got.get(0).payload()).isEqualTo(payload);

@@ -151,6 +151,7 @@ class IfClonesTest {
             AtomicLong vlanCycles = new AtomicLong();
             AtomicLong vlansTakenByParent = new AtomicLong();
             AtomicLong offered = new AtomicLong();
+            AtomicLong outOffered = new AtomicLong();
             AtomicLong lookups = new AtomicLong();
             List<Thread> threads = new ArrayList<>();
             threads.add(start("parent", failure, () -> {
@@ -194,6 +195,18 @@ class IfClonesTest {
                 threads.add(start("traffic-" + s, failure, () -> {
                     ThreadLocalRandom rnd = ThreadLocalRandom.current();
                     while (System.nanoTime() < deadline) {
+                        if (rnd.nextBoolean()) { // output through whatever vlan is there, as a protocol would
+                            int et = Epoch.NET.enter();
+                            try {
+                                Ifnet vi = v.ifnets().byName("vlan" + (10 + rnd.nextInt(8)));
+                                if (vi != null) {
+                                    outOffered.incrementAndGet();
+                                    v.ether().output(vi, mbuf(new byte[46]), MacAddr.local(12345), ETHERTYPE_TEST);
+                                }
+                            } finally {
+                                Epoch.NET.exit(et);
+                            }
+                        }
                         Ifnet p = lookup(v, "epair9a");
                         if (p == null) {
                             Thread.onSpinWait();
@@ -245,11 +258,23 @@ class IfClonesTest {
             assertThat(offered.get()).isPositive();
             assertThat(lookups.get()).isPositive();
             assertThat(names(v)).containsExactly("lo0");
-            long iqdrops = everAttached.stream().mapToLong(i -> i.get(IfCounter.IQDROPS)).sum();
-            assertThat(delivered.get() + v.vlans().unknownTag.get() + iqdrops)
+            List<Ifnet> parents = everAttached.stream().filter(i -> i.name().equals("epair9a")).toList();
+            List<Ifnet> vlanIfs = everAttached.stream().filter(i -> i.type() == IfType.L2VLAN).toList();
+            long iqdrops = sum(parents, IfCounter.IQDROPS) + sum(vlanIfs, IfCounter.IQDROPS);
+            assertThat(delivered.get() + sum(parents, IfCounter.NOPROTO) + iqdrops)
                     .as("every tagged frame delivered, unknown or dropped by a leaving interface").isEqualTo(offered.get());
-            assertThat(v.ether().notForUs.get() + v.ether().noproto.get()).isZero();
+            assertThat(outOffered.get()).isPositive();
+            assertThat(sum(vlanIfs, IfCounter.OPACKETS) + sum(vlanIfs, IfCounter.OERRORS) + v.ether().nomem.get())
+                    .as("every frame sent on a vlan counted by it").isEqualTo(outOffered.get());
+            assertThat(sum(parents, IfCounter.OPACKETS) + sum(parents, IfCounter.OERRORS) + sum(vlanIfs, IfCounter.OQDROPS))
+                    .as("every frame a vlan sent reached its parent").isEqualTo(sum(vlanIfs, IfCounter.OPACKETS));
+            assertThat(sum(parents, IfCounter.OPACKETS)).isPositive();
+            assertThat(v.ether().notForUs.get()).isZero();
         }
+    }
+
+    private static long sum(List<Ifnet> ifs, IfCounter c) {
+        return ifs.stream().mapToLong(i -> i.get(c)).sum();
     }
 
     private static Thread start(String name, AtomicReference<Throwable> failure, ThrowingRunnable body) {

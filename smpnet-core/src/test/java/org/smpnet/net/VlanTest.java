@@ -61,7 +61,7 @@ class VlanTest {
         assertThat(vifp.mtu()).isEqualTo(1500);
         assertThat(vifp.isUp()).isTrue();
         assertThat(vifp.linkState()).isEqualTo(LinkState.UP);
-        byte[] payload = "hello vlan".getBytes();
+        byte[] payload = "hello vlan".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         ether.output(vifp, mbuf(payload), PEER, 0x0800);
         assertThat(parentSent()).hasSize(1);
         assertThat(parentSent().get(0)).isEqualTo(taggedFrame(PEER, PARENT_MAC, 5, 0x0800, payload));
@@ -75,7 +75,7 @@ class VlanTest {
     void inputUntags() {
         Vlan v5 = vlans.create("vlan5", 5, parent);
         Vlan v6 = vlans.create("vlan6", 6, parent);
-        byte[] payload = "tagged".getBytes();
+        byte[] payload = "tagged".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         parent.input(mbuf(taggedFrame(PARENT_MAC, PEER, 0xa006, ETHERTYPE_TEST, payload))); // PCP 5, tag 6
         parent.input(mbuf(taggedFrame(MacAddr.BROADCAST, PEER, 5, ETHERTYPE_TEST, payload)));
         assertThat(seen).hasSize(2);
