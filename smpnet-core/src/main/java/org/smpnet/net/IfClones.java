@@ -212,6 +212,7 @@ public final class IfClones implements IfnetListener {
      * either side's name destroys both. May sleep; hold no lock, be outside the net epoch.
      *
      * @throws IllegalArgumentException if the interface exists but was not created by cloning (EINVAL)
+     * @throws IllegalStateException if another thread is creating or destroying it right now (EBUSY)
      * @throws IfnetGoneException if no such interface exists (ENXIO)
      */
     public void destroy(String name) {
@@ -221,6 +222,8 @@ public final class IfClones implements IfnetListener {
             e = byName.get(name);
             if (e != null) {
                 unregisterLocked(e);
+            } else if (inTransitLocked(name)) {
+                throw new IllegalStateException("interface " + name + " is being created or destroyed (EBUSY)");
             }
         } finally {
             lock.unlock();
@@ -241,6 +244,30 @@ public final class IfClones implements IfnetListener {
         }
         e.created.destroy();
         release(e.cloner.prefix(), e.unit);
+    }
+
+    /** Whether {@code name} belongs to a unit that is reserved but has no registered clone: mid-create or mid-destroy. */
+    @GuardedBy("lock")
+    private boolean inTransitLocked(String name) {
+        lock.assertOwned();
+        for (Map.Entry<String, IfCloner> c : cloners.entrySet()) {
+            String prefix = c.getKey();
+            if (!name.startsWith(prefix)) {
+                continue;
+            }
+            int end = prefix.length();
+            while (end < name.length() && end < prefix.length() + 9 && Character.isDigit(name.charAt(end))) {
+                end++;
+            }
+            if (end == prefix.length()) {
+                continue;
+            }
+            int unit = Integer.parseInt(name.substring(prefix.length(), end));
+            if (units.get(prefix).get(unit) && c.getValue().names(unit).contains(name)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Removes the clone's names, so no second destroy finds it; the unit stays reserved. */

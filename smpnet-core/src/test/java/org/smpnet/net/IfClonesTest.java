@@ -122,6 +122,55 @@ class IfClonesTest {
         }
     }
 
+    @Test
+    @DisplayName("R-IF-2: a unit being created is EBUSY to destroy and EEXIST to create; a failed create frees it")
+    void unitInTransit() throws Exception {
+        try (Vnet v = new Vnet("clonebusy", 1)) {
+            java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            IfCloner lo = Loop.cloner(v.ifnets(), v.netisr());
+            v.clones().register(new IfCloner() {
+                @Override
+                public String prefix() {
+                    return "slow";
+                }
+
+                @Override
+                public Clone create(int unit, Map<String, String> params) {
+                    entered.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    if (params.containsKey("fail")) {
+                        throw new IllegalArgumentException("slow" + unit + " refused (EINVAL)");
+                    }
+                    return lo.create(unit + 100, Map.of());
+                }
+            });
+            AtomicReference<Object> result = new AtomicReference<>();
+            Thread creator = Thread.ofPlatform().start(() -> {
+                try {
+                    result.set(v.ifCreate("slow0", Map.of("fail", "yes")));
+                } catch (RuntimeException e) {
+                    result.set(e);
+                }
+            });
+            assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThatThrownBy(() -> v.ifDestroy("slow0")).hasMessageContaining("EBUSY");
+            assertThatThrownBy(() -> v.ifCreate("slow0")).isInstanceOf(IfnetExistsException.class);
+            release.countDown();
+            creator.join(10_000);
+            assertThat(result.get()).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> v.ifDestroy("slow0")).isInstanceOf(IfnetGoneException.class);
+            assertThat(v.ifCreate("slow")).containsExactly("lo100"); // unit 0 was freed by the failure
+            assertThat(v.clones().isCloned("lo100")).isTrue();
+            v.ifDestroy("lo100");
+            assertThat(names(v)).containsExactly("lo0");
+        }
+    }
+
     @ParameterizedTest(name = "net.mpsafenet={0}")
     @ValueSource(booleans = {true, false})
     @DisplayName("R-IF-2 stress: vlans, their parent and loopbacks are created and destroyed by name while tagged "
