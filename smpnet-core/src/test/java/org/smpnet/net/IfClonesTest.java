@@ -196,11 +196,11 @@ class IfClonesTest {
             });
             AtomicReference<Throwable> failure = new AtomicReference<>();
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(NetTestSupport.stressMillis(2000));
+            AtomicLong offered = new AtomicLong();
+            AtomicLong outOffered = new AtomicLong();
             AtomicLong parentCycles = new AtomicLong();
             AtomicLong vlanCycles = new AtomicLong();
             AtomicLong vlansTakenByParent = new AtomicLong();
-            AtomicLong offered = new AtomicLong();
-            AtomicLong outOffered = new AtomicLong();
             AtomicLong lookups = new AtomicLong();
             List<Thread> threads = new ArrayList<>();
             threads.add(start("parent", failure, () -> {
@@ -222,6 +222,16 @@ class IfClonesTest {
                             v.ifCreate(name, Map.of("tag", Integer.toString(tag), "parent", "epair9a"));
                         } catch (IfnetGoneException noParent) {
                             continue; // the parent is between lives
+                        }
+                        int et = Epoch.NET.enter();
+                        try { // one frame out through the new vlan, so output always overlaps the churn
+                            Ifnet vi = v.ifnets().byName(name);
+                            if (vi != null) {
+                                outOffered.incrementAndGet();
+                                v.ether().output(vi, mbuf(new byte[46]), MacAddr.local(12345), ETHERTYPE_TEST);
+                            }
+                        } finally {
+                            Epoch.NET.exit(et);
                         }
                         LockSupport.parkNanos(1_000_000 + rnd.nextInt(2_000_000));
                         try {
