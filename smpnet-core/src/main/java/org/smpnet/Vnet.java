@@ -3,16 +3,20 @@ package org.smpnet;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.smpnet.kern.Mtx;
 import org.smpnet.kern.Sysctl;
 import org.smpnet.net.Epair;
 import org.smpnet.net.Ether;
+import org.smpnet.net.IfClones;
+import org.smpnet.net.IfnetExistsException;
 import org.smpnet.net.Ifnet;
 import org.smpnet.net.IfnetList;
 import org.smpnet.net.Loop;
 import org.smpnet.net.Netisr;
 import org.smpnet.net.PipeConfig;
+import org.smpnet.net.Vlans;
 
 /**
  * One stack instance (FreeBSD VIMAGE): its own interfaces, netisr, sysctl tree and, in later layers,
@@ -30,6 +34,8 @@ public final class Vnet implements AutoCloseable {
     private final Ether ether = new Ether();
     private final Netisr netisr;
     private final Loop lo0;
+    private final Vlans vlans;
+    private final IfClones clones;
     private final Mtx lock;
     @GuardedBy("lock") private final List<Epair> epairs = new ArrayList<>();
     @GuardedBy("lock") private boolean closed;
@@ -48,6 +54,11 @@ public final class Vnet implements AutoCloseable {
         this.ifnets = new IfnetList(name);
         this.netisr = new Netisr(name, netisrThreads, sysctl);
         this.lo0 = Loop.create("lo0", ifnets, netisr);
+        this.vlans = new Vlans(name, ifnets, ether);
+        this.clones = new IfClones(name, ifnets);
+        clones.register(Epair.cloner(ifnets, ether));
+        clones.register(Loop.cloner(ifnets, netisr));
+        clones.register(vlans.cloner());
     }
 
     public String name() {
@@ -75,6 +86,35 @@ public final class Vnet implements AutoCloseable {
         return lo0.ifnet();
     }
 
+    public Vlans vlans() {
+        return vlans;
+    }
+
+    /** The interface cloners ({@code epair}, {@code vlan}, {@code lo}). */
+    public IfClones clones() {
+        return clones;
+    }
+
+    /**
+     * Creates interfaces by name ({@code ifconfig NAME create}): {@code epair} or {@code epair4},
+     * {@code lo1}, {@code vlan5} with {@code tag} and {@code parent}. May sleep; hold no lock.
+     *
+     * @return the names created ({@code [epair0a, epair0b]})
+     * @see IfClones#create
+     */
+    public List<String> ifCreate(String ifname, Map<String, String> params) {
+        return clones.create(ifname, params);
+    }
+
+    public List<String> ifCreate(String ifname) {
+        return clones.create(ifname, Map.of());
+    }
+
+    /** Destroys a cloned interface by name ({@code ifconfig NAME destroy}). May sleep; hold no lock. */
+    public void ifDestroy(String ifname) {
+        clones.destroy(ifname);
+    }
+
     /** Joins this stack to {@code other} with a perfect epair ({@code epairNa} here, {@code epairNb} there). */
     public Epair epair(Vnet other) {
         return epair(other, PipeConfig.NONE, PipeConfig.NONE);
@@ -82,7 +122,17 @@ public final class Vnet implements AutoCloseable {
 
     /** Joins this stack to {@code other} with an epair impaired per direction. */
     public Epair epair(Vnet other, PipeConfig toOther, PipeConfig fromOther) {
-        Epair e = Epair.create(EPAIR_UNITS.getAndIncrement(), ifnets, ether, other.ifnets, other.ether, toOther, fromOther);
+        Epair e;
+        for (int attempt = 0; ; attempt++) {
+            try {
+                e = Epair.create(EPAIR_UNITS.getAndIncrement(), ifnets, ether, other.ifnets, other.ether, toOther, fromOther);
+                break;
+            } catch (IfnetExistsException taken) { // the unit was cloned by name in one of the stacks
+                if (attempt >= 64) {
+                    throw taken;
+                }
+            }
+        }
         lock.lock();
         try {
             epairs.add(e);
@@ -107,6 +157,7 @@ public final class Vnet implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+        clones.close();
         es.forEach(Epair::destroy);
         for (Ifnet ifp : ifnets.snapshot()) {
             try {

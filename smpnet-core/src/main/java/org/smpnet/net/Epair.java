@@ -1,5 +1,7 @@
 package org.smpnet.net;
 
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -96,6 +98,44 @@ public final class Epair {
         return e;
     }
 
+    /**
+     * The {@code epair} cloner of a stack instance: {@code epairN} creates {@code epairNa} and
+     * {@code epairNb} in {@code list}, joined by perfect pipes (move a side elsewhere by creating the
+     * pair with {@link #create} instead). No parameters.
+     */
+    public static IfCloner cloner(IfnetList list, Ether ether) {
+        return new IfCloner() {
+            @Override
+            public String prefix() {
+                return "epair";
+            }
+
+            @Override
+            public List<String> names(int unit) {
+                return List.of("epair" + unit + "a", "epair" + unit + "b");
+            }
+
+            @Override
+            public Clone create(int unit, Map<String, String> params) {
+                if (!params.isEmpty()) {
+                    throw new IllegalArgumentException("epair takes no parameters, not " + params.keySet() + " (EINVAL)");
+                }
+                Epair e = Epair.create(unit, list, ether, list, ether, PipeConfig.NONE, PipeConfig.NONE);
+                return new Clone() {
+                    @Override
+                    public List<Ifnet> ifnets() {
+                        return List.of(e.a, e.b);
+                    }
+
+                    @Override
+                    public void destroy() {
+                        e.destroy();
+                    }
+                };
+            }
+        };
+    }
+
     public Ifnet a() {
         return a;
     }
@@ -127,13 +167,17 @@ public final class Epair {
         if (!destroyed.compareAndSet(false, true)) {
             return;
         }
-        if (a.state() == IfnetState.ATTACHED) {
-            listA.detach(a);
-        }
-        if (b.state() == IfnetState.ATTACHED) {
-            listB.detach(b);
-        }
+        detachQuietly(listA, a);
+        detachQuietly(listB, b);
         closeQueues();
+    }
+
+    private static void detachQuietly(IfnetList list, Ifnet ifp) {
+        try {
+            list.detach(ifp);
+        } catch (IfnetGoneException alreadyGone) {
+            // detached by another path (stack shutdown): nothing left to do here
+        }
     }
 
     private void closeQueues() {

@@ -27,6 +27,8 @@ public final class Ether {
 
     private final AtomicReferenceArray<Handler> handlers = new AtomicReferenceArray<>(0x10000);
     private final IfInput input = this::input;
+    /** {@code vlan_input_p}: gets 802.1Q frames whole, header and tag included; null when no vlan layer. */
+    private volatile Handler vlanInput;
 
     /** Registers the handler for {@code type}; one per type. */
     public void register(int type, Handler h) {
@@ -39,6 +41,15 @@ public final class Ether {
     public void unregister(int type) {
         checkType(type);
         handlers.set(type, null);
+    }
+
+    /**
+     * Installs the 802.1Q input hook ({@code vlan_input_p}): frames of type 0x8100 go to it whole,
+     * before destination filtering, which the vlan interface's own input does. Null removes it; then
+     * tagged frames count as unknown protocol. Frames already in flight may still reach the old hook.
+     */
+    public void setVlanInput(Handler h) {
+        vlanInput = h;
     }
 
     private static void checkType(int type) {
@@ -75,6 +86,11 @@ public final class Ether {
             return;
         }
         EtherView eh = new EtherView(m.data(), m.dataOff());
+        Handler vlan = vlanInput;
+        if (vlan != null && eh.type() == EtherRepr.ETHERTYPE_VLAN) {
+            vlan.input(ifp, m);
+            return;
+        }
         if (eh.dstIsMulticast()) {
             if (eh.dstIsBroadcast()) {
                 m.setFlags(m.flags() | Mbuf.M_BCAST);

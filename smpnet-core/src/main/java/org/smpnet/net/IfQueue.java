@@ -74,6 +74,31 @@ public final class IfQueue {
     }
 
     private void run() {
+        try {
+            serve();
+        } finally {
+            dead(); // an Error (an INVARIANTS assertion) ended the thread: fail soft, never hang drain()
+        }
+    }
+
+    /** The ithread has ended: the queue closes itself, frees what is queued (counted) and wakes drainers. */
+    private void dead() {
+        lock.lock();
+        try {
+            closed = true;
+            busy = false;
+            Mbuf m;
+            while ((m = queue.poll()) != null) {
+                drops.inc();
+                m.freem();
+            }
+            idle.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void serve() {
         while (true) {
             Mbuf m;
             lock.lock();

@@ -59,7 +59,7 @@ public final class IfnetList {
                 throw new IllegalStateException("interface " + ifp.name() + " cannot be attached in state " + ifp.state());
             }
             if (names.containsKey(ifp.name())) {
-                throw new IllegalArgumentException("interface " + ifp.name() + " already exists in " + owner + " (EEXIST)");
+                throw new IfnetExistsException("interface " + ifp.name() + " already exists in " + owner + " (EEXIST)");
             }
             int idx = 1;
             while (idx < table.length && table[idx] != null) {

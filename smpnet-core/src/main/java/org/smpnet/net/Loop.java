@@ -1,5 +1,8 @@
 package org.smpnet.net;
 
+import java.util.List;
+import java.util.Map;
+
 /**
  * The loopback interface ({@code if_loop}): what is sent on it is received on it. Frames carry the
  * 4-byte address-family header of DLT_NULL (host byte order as on the sending machine: smpnet writes it
@@ -33,6 +36,39 @@ public final class Loop implements IfDriver {
         }
         l.ifp.setFlags(IfFlags.UP, 0);
         return l;
+    }
+
+    /** The {@code lo} cloner of a stack instance: {@code loN} creates loopback {@code loN}. No parameters. */
+    public static IfCloner cloner(IfnetList list, Netisr netisr) {
+        return new IfCloner() {
+            @Override
+            public String prefix() {
+                return "lo";
+            }
+
+            @Override
+            public Clone create(int unit, Map<String, String> params) {
+                if (!params.isEmpty()) {
+                    throw new IllegalArgumentException("lo takes no parameters, not " + params.keySet() + " (EINVAL)");
+                }
+                Loop l = Loop.create("lo" + unit, list, netisr);
+                return new Clone() {
+                    @Override
+                    public List<Ifnet> ifnets() {
+                        return List.of(l.ifp);
+                    }
+
+                    @Override
+                    public void destroy() {
+                        try {
+                            list.detach(l.ifp);
+                        } catch (IfnetGoneException alreadyGone) {
+                            // detached by another path (stack shutdown)
+                        }
+                    }
+                };
+            }
+        };
     }
 
     public Ifnet ifnet() {

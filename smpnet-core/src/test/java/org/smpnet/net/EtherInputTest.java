@@ -1,0 +1,143 @@
+package org.smpnet.net;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.smpnet.net.NetTestSupport.ETHERTYPE_TEST;
+import static org.smpnet.net.NetTestSupport.bytes;
+import static org.smpnet.net.NetTestSupport.frame;
+import static org.smpnet.net.NetTestSupport.mbuf;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+class EtherInputTest {
+    private static final MacAddr US = MacAddr.parse("02:00:00:00:20:01");
+    private static final MacAddr THEM = MacAddr.parse("02:00:00:00:20:02");
+    private static final MacAddr OTHER = MacAddr.parse("02:00:00:00:20:03");
+    private static final MacAddr GROUP = MacAddr.parse("01:00:5e:00:00:fb");
+
+    private record Got(byte[] payload, int flags) {}
+
+    private final IfnetList list = new IfnetList("ethertest");
+    private final Ether ether = new Ether();
+    private final Ifnet ifp = NetTestSupport.etherIfnet("em0", list, ether, US);
+    private final List<Got> got = new CopyOnWriteArrayList<>();
+
+    EtherInputTest() {
+        ether.register(ETHERTYPE_TEST, (i, m) -> {
+            got.add(new Got(bytes(m), m.flags()));
+            m.freem();
+        });
+    }
+
+    @AfterEach
+    void detach() {
+        list.detach(ifp);
+    }
+
+    private void in(MacAddr dst, int type, byte[] payload) {
+        ifp.input(mbuf(frame(dst, THEM, type, payload)));
+    }
+
+    @Test
+    @DisplayName("R-IF-3: a frame for us reaches the handler of its type without the Ethernet header")
+    void handlerGetsPayload() {
+        byte[] payload = "payload bytes".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        in(US, ETHERTYPE_TEST, payload);
+        assertThat(got).hasSize(1);
+        assertThat(got.get(0).payload()).isEqualTo(payload);
+        assertThat(got.get(0).flags() & (Mbuf.M_BCAST | Mbuf.M_MCAST)).isZero();
+        assertThat(ifp.get(IfCounter.IPACKETS)).isEqualTo(1);
+        assertThat(ifp.get(IfCounter.IBYTES)).isEqualTo(14 + payload.length);
+    }
+
+    @Test
+    @DisplayName("R-IF-3: runts are counted as input errors and dropped")
+    void runt() {
+        ifp.input(mbuf(new byte[13]));
+        assertThat(ether.runts.get()).isEqualTo(1);
+        assertThat(ifp.get(IfCounter.IERRORS)).isEqualTo(1);
+        assertThat(got).isEmpty();
+    }
+
+    @Test
+    @DisplayName("R-IF-3: unicast for another station is dropped as not-for-us, or as a promiscuous drop in promiscuous mode")
+    void notForUsAndPromiscuous() {
+        in(OTHER, ETHERTYPE_TEST, new byte[4]);
+        assertThat(ether.notForUs.get()).isEqualTo(1);
+        ifp.setPromisc(true);
+        assertThat(ifp.flags() & IfFlags.PROMISC).isNotZero();
+        in(OTHER, ETHERTYPE_TEST, new byte[4]);
+        assertThat(ether.promiscDrops.get()).isEqualTo(1);
+        assertThat(ether.notForUs.get()).isEqualTo(1);
+        ifp.setPromisc(false);
+        assertThat(ifp.flags() & IfFlags.PROMISC).isZero();
+        assertThat(got).isEmpty();
+    }
+
+    @Test
+    @DisplayName("R-IF-3: multicast passes only for joined groups (addMulti/delMulti) or in all-multicast mode, flagged M_MCAST")
+    void multicastFilter() {
+        in(GROUP, ETHERTYPE_TEST, new byte[] {1});
+        assertThat(got).isEmpty();
+        assertThat(ether.notForUs.get()).isEqualTo(1);
+        ifp.addMulti(GROUP.bytes());
+        ifp.addMulti(GROUP.bytes()); // joining twice is fine
+        in(GROUP, ETHERTYPE_TEST, new byte[] {2});
+        assertThat(got).hasSize(1);
+        assertThat(got.get(0).flags() & Mbuf.M_MCAST).isNotZero();
+        assertThat(ifp.get(IfCounter.IMCASTS)).isEqualTo(1);
+        assertThat(ifp.delMulti(GROUP.bytes())).isTrue();
+        assertThat(ifp.delMulti(GROUP.bytes())).isFalse();
+        in(GROUP, ETHERTYPE_TEST, new byte[] {3});
+        assertThat(got).hasSize(1);
+        ifp.setAllmulti(true);
+        in(GROUP, ETHERTYPE_TEST, new byte[] {4});
+        assertThat(got).hasSize(2);
+        ifp.setAllmulti(false);
+        in(GROUP, ETHERTYPE_TEST, new byte[] {5});
+        assertThat(got).hasSize(2);
+        assertThat(ether.notForUs.get()).isEqualTo(3);
+    }
+
+    @Test
+    @DisplayName("R-IF-3: broadcast frames are delivered with M_BCAST")
+    void broadcast() {
+        in(MacAddr.BROADCAST, ETHERTYPE_TEST, new byte[] {9});
+        assertThat(got).hasSize(1);
+        assertThat(got.get(0).flags() & Mbuf.M_BCAST).isNotZero();
+        assertThat(got.get(0).flags() & Mbuf.M_MCAST).isZero();
+        assertThat(ifp.get(IfCounter.IMCASTS)).isZero();
+    }
+
+    @Test
+    @DisplayName("R-IF-3: unknown ethertypes, 802.3 length fields and tagged frames without a vlan layer count as noproto")
+    void unknownTypes() {
+        in(US, 0x88b6, new byte[4]);
+        in(US, 0x0100, new byte[4]);
+        in(US, EtherRepr.ETHERTYPE_VLAN, new byte[8]);
+        assertThat(ether.noproto.get()).isEqualTo(3);
+        assertThat(ifp.get(IfCounter.NOPROTO)).isEqualTo(3);
+        ether.unregister(ETHERTYPE_TEST);
+        in(US, ETHERTYPE_TEST, new byte[4]);
+        assertThat(ether.noproto.get()).isEqualTo(4);
+        assertThat(got).isEmpty();
+    }
+
+    @Test
+    @DisplayName("R-IF-3: output prepends the header with our address; a down interface counts an output error")
+    void output() {
+        byte[] payload = {1, 2, 3, 4};
+        ether.output(ifp, mbuf(payload), THEM, ETHERTYPE_TEST);
+        List<byte[]> sent = ((NetTestSupport.CaptureDriver) ifp.driver()).sent;
+        assertThat(sent).hasSize(1);
+        assertThat(sent.get(0)).isEqualTo(frame(THEM, US, ETHERTYPE_TEST, payload));
+        ifp.setFlags(0, IfFlags.UP);
+        ether.output(ifp, mbuf(payload), THEM, ETHERTYPE_TEST);
+        assertThat(sent).hasSize(1);
+        assertThat(ifp.get(IfCounter.OERRORS)).isEqualTo(1);
+        assertThat(ifp.get(IfCounter.OPACKETS)).isEqualTo(1);
+    }
+}

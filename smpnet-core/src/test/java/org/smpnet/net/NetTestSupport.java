@@ -1,0 +1,105 @@
+package org.smpnet.net;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.smpnet.kern.Giant;
+
+/** Frames, drivers and helpers shared by the link-layer tests. */
+public final class NetTestSupport {
+    private NetTestSupport() {}
+
+    /** A local experimental ethertype the tests register handlers for. */
+    public static final int ETHERTYPE_TEST = 0x88b5;
+
+    /** A driver that keeps a copy of every transmitted frame and frees it. */
+    public static final class CaptureDriver implements IfDriver {
+        public final List<byte[]> sent = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void transmit(Ifnet ifp, Mbuf m) {
+            sent.add(bytes(m));
+            m.freem();
+        }
+
+        @Override
+        public void init(Ifnet ifp) {
+            ifp.setFlags(IfFlags.RUNNING, 0);
+            ifp.setLinkState(LinkState.UP);
+        }
+
+        @Override
+        public void stop(Ifnet ifp) {
+            ifp.setLinkState(LinkState.DOWN);
+        }
+    }
+
+    /** An Ethernet interface with a {@link CaptureDriver}, attached to {@code list} and up. */
+    public static Ifnet etherIfnet(String name, IfnetList list, Ether ether, MacAddr mac) {
+        Ifnet ifp = Ifnet.alloc(name, IfType.ETHER, new CaptureDriver());
+        ether.ifattach(ifp, mac);
+        list.attach(ifp);
+        ifp.setFlags(IfFlags.UP, 0);
+        return ifp;
+    }
+
+    /** The packet's bytes (borrowed). */
+    public static byte[] bytes(Mbuf m) {
+        byte[] b = new byte[m.pktLen()];
+        m.copydata(0, b.length, b, 0);
+        return b;
+    }
+
+    /** An Ethernet II frame: header, then {@code payload}. */
+    public static byte[] frame(MacAddr dst, MacAddr src, int type, byte[] payload) {
+        byte[] f = new byte[EtherView.HEADER_LEN + payload.length];
+        new EtherRepr(dst, src, type).emit(new EtherView(f, 0));
+        System.arraycopy(payload, 0, f, EtherView.HEADER_LEN, payload.length);
+        return f;
+    }
+
+    /** An 802.1Q frame: MACs, 0x8100, TCI, inner type, payload. */
+    public static byte[] taggedFrame(MacAddr dst, MacAddr src, int tci, int type, byte[] payload) {
+        ByteBuffer b = ByteBuffer.allocate(18 + payload.length);
+        b.put(dst.bytes()).put(src.bytes()).putShort((short) 0x8100).putShort((short) tci).putShort((short) type).put(payload);
+        return b.array();
+    }
+
+    /** A payload of {@code len} bytes (at least 8) starting with two ints: a flow and a sequence number. */
+    public static byte[] seqPayload(int flow, int seq, int len) {
+        return ByteBuffer.allocate(Math.max(8, len)).putInt(flow).putInt(seq).array();
+    }
+
+    public static Mbuf mbuf(byte[] b) {
+        return Mbuf.devget(b, 0, b.length, Mbuf.M_WAITOK);
+    }
+
+    /** Reads the int at {@code off} of the packet (borrowed). */
+    public static int intAt(Mbuf m, int off) {
+        byte[] b = new byte[4];
+        m.copydata(off, 4, b, 0);
+        return ByteBuffer.wrap(b).getInt();
+    }
+
+    /** Something to run with net.mpsafenet set one way. */
+    @FunctionalInterface
+    public interface GiantModeBody {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code body} with net.mpsafenet = {@code on}, restoring the previous mode after. */
+    public static void inGiantMode(boolean on, GiantModeBody body) throws Exception {
+        boolean saved = Giant.mpsafenet();
+        Giant.setMpsafenet(on);
+        try {
+            body.run();
+        } finally {
+            Giant.setMpsafenet(saved);
+        }
+    }
+
+    /** The stress bound: {@code smpnet.stress.millis}, capped at {@code cap}. */
+    public static long stressMillis(long cap) {
+        return Math.min(cap, Long.getLong("smpnet.stress.millis", 1500));
+    }
+}
