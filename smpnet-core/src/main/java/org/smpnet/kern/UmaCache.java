@@ -1,0 +1,110 @@
+package org.smpnet.kern;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.lang.ref.WeakReference;
+import java.util.List;
+
+/**
+ * One platform thread's cache in one zone (FreeBSD {@code uma_cache}, per CPU there): an alloc
+ * bucket and a free bucket, and the thread's alloc/free counters.
+ *
+ * <p>Locking: every field is written only by the owning thread, with release stores, and read by
+ * other threads (statistics, under the zone lock) with acquire loads. Once the owner has died
+ * ({@link #ownerDead()}, which establishes happens-before with its last action), the zone may take
+ * the cache's contents under the zone lock.
+ */
+final class UmaCache {
+    /** Marks threads that bypass caches (virtual threads). */
+    static final UmaCache DIRECT = new UmaCache();
+
+    private static final VarHandle ALLOC;
+    private static final VarHandle FREE;
+    private static final VarHandle ALLOCS;
+    private static final VarHandle FREES;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            ALLOC = l.findVarHandle(UmaCache.class, "alloc", UmaBucket.class);
+            FREE = l.findVarHandle(UmaCache.class, "free", UmaBucket.class);
+            ALLOCS = l.findVarHandle(UmaCache.class, "allocCount", long.class);
+            FREES = l.findVarHandle(UmaCache.class, "freeCount", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final WeakReference<Thread> owner;
+    UmaBucket alloc;
+    UmaBucket free;
+    private long allocCount;
+    private long freeCount;
+
+    private UmaCache() {
+        owner = new WeakReference<>(null);
+    }
+
+    UmaCache(Thread owner, int bucketSize) {
+        this.owner = new WeakReference<>(owner);
+        this.alloc = new UmaBucket(bucketSize);
+        this.free = new UmaBucket(bucketSize);
+    }
+
+    void countAlloc() {
+        ALLOCS.setRelease(this, allocCount + 1);
+    }
+
+    void countFree() {
+        FREES.setRelease(this, freeCount + 1);
+    }
+
+    long allocs() {
+        return (long) ALLOCS.getAcquire(this);
+    }
+
+    long frees() {
+        return (long) FREES.getAcquire(this);
+    }
+
+    /** Owner only: the free bucket {@code f} becomes the alloc bucket and {@code a} the free one. */
+    void swap(UmaBucket f, UmaBucket a) {
+        ALLOC.setRelease(this, f);
+        FREE.setRelease(this, a);
+    }
+
+    void setAlloc(UmaBucket b) {
+        ALLOC.setRelease(this, b);
+    }
+
+    void setFree(UmaBucket b) {
+        FREE.setRelease(this, b);
+    }
+
+    /** Items in both buckets, as seen from another thread. */
+    long cachedItems() {
+        UmaBucket a = (UmaBucket) ALLOC.getAcquire(this);
+        UmaBucket f = (UmaBucket) FREE.getAcquire(this);
+        return (long) a.countAcquire() + f.countAcquire();
+    }
+
+    /** Whether the owning thread has terminated (or been collected). */
+    boolean ownerDead() {
+        Thread t = owner.get();
+        return t == null || !t.isAlive();
+    }
+
+    /** Moves every cached item to {@code out}; the owner's own thread or a dead owner only. */
+    void takeAll(List<Object> out) {
+        take(alloc, out);
+        take(free, out);
+    }
+
+    private static void take(UmaBucket b, List<Object> out) {
+        for (int i = 0; i < b.count; i++) {
+            out.add(b.items[i]);
+            b.items[i] = null;
+        }
+        b.setCount(0);
+    }
+}
