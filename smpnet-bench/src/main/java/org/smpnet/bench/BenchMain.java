@@ -35,7 +35,8 @@ public final class BenchMain {
             "micro", "^org\\.smpnet\\.bench\\.(MbufAllocBench|MtxBench)\\.",
             "mbuf", "^org\\.smpnet\\.bench\\.MbufAllocBench\\.",
             "mtx", "^org\\.smpnet\\.bench\\.MtxBench\\.",
-            "mbufparts", "^org\\.smpnet\\.bench\\.MbufPartsBench\\.");
+            "mbufparts", "^org\\.smpnet\\.bench\\.MbufPartsBench\\.",
+            "bpf", "^org\\.smpnet\\.bench\\.BpfFilterBench\\.");
 
     /**
      * Arguments of every forked JVM: a fixed heap; what Netty needs on JDK 25 to use Unsafe
