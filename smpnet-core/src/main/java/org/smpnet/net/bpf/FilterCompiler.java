@@ -157,6 +157,34 @@ public final class FilterCompiler {
      *     the position and what was expected
      */
     public static FilterProgram compile(String expr, Options opt) {
+        checkNesting(expr);
+        try {
+            return compileChecked(expr, opt);
+        } catch (StackOverflowError e) {
+            // Parser and code generator recurse over the expression; a pathological chain
+            // (thousands of 'and's) ends here rather than taking the caller's thread down.
+            throw FilterSyntaxException.semantic(0, "expression too deeply nested or too long to compile");
+        }
+    }
+
+    /** Deepest parenthesis/bracket nesting accepted; far beyond anything BPF_MAXINSNS could hold. */
+    static final int MAX_NESTING = 256;
+
+    private static void checkNesting(String expr) {
+        int depth = 0;
+        for (int i = 0; i < expr.length(); i++) {
+            char ch = expr.charAt(i);
+            if (ch == '(' || ch == '[') {
+                if (++depth > MAX_NESTING) {
+                    throw FilterSyntaxException.syntax(i, "nesting deeper than " + MAX_NESTING + " levels");
+                }
+            } else if ((ch == ')' || ch == ']') && depth > 0) {
+                depth--;
+            }
+        }
+    }
+
+    private static FilterProgram compileChecked(String expr, Options opt) {
         FilterAst ast = FilterParser.parse(expr);
         FilterCompiler c = new FilterCompiler(opt);
         Pred root = ast == null ? new FilterCode.Const(true) : FilterOptimizer.simplify(c.gen(ast));

@@ -20,6 +20,37 @@ import org.smpnet.net.bpf.FilterLexer.Kind;
 
 class FilterParserTest {
 
+    @Test
+    @DisplayName("R-BPF-3: pathological nesting and endless chains are refused with a FilterSyntaxException, not a stack overflow")
+    void deepNestingIsAnError() throws Exception {
+        assertThatThrownBy(() -> FilterCompiler.compile("(".repeat(1000) + "tcp" + ")".repeat(1000)))
+                .isInstanceOf(FilterSyntaxException.class).hasMessageContaining("nesting deeper than 256");
+        assertThatThrownBy(() -> FilterCompiler.compile("tcp[" .repeat(600) + "0" + "]".repeat(600) + " = 1"))
+                .isInstanceOf(FilterSyntaxException.class);
+        // long chains on a small stack: the worst case for a recursive parser and code generator
+        String chain = String.join(" and ", java.util.Collections.nCopies(5000, "port 80"));
+        String nots = "not ".repeat(3000) + "tcp";
+        Throwable[] seen = new Throwable[2];
+        Thread t = new Thread(null, () -> {
+            try {
+                FilterCompiler.compile(chain);
+            } catch (Throwable e) {
+                seen[0] = e;
+            }
+            try {
+                FilterCompiler.compile(nots);
+            } catch (Throwable e) {
+                seen[1] = e;
+            }
+        }, "small-stack", 1 << 20);
+        t.start();
+        t.join();
+        assertThat(seen[0]).isInstanceOf(FilterSyntaxException.class);
+        if (seen[1] != null) {
+            assertThat(seen[1]).isInstanceOf(FilterSyntaxException.class);
+        }
+    }
+
     private static Qual q(FilterAst n) {
         return ((Primitive) n).qual();
     }
