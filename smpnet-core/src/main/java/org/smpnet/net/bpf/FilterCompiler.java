@@ -160,7 +160,7 @@ public final class FilterCompiler {
         FilterAst ast = FilterParser.parse(expr);
         FilterCompiler c = new FilterCompiler(opt);
         Pred root = ast == null ? new FilterCode.Const(true) : FilterOptimizer.simplify(c.gen(ast));
-        if (root instanceof FilterCode.Const k && !k.value() || FilterOptimizer.rejectsAll(root)) {
+        if ((root instanceof FilterCode.Const k && !k.value()) || FilterOptimizer.rejectsAll(root)) {
             throw FilterSyntaxException.semantic(0, "expression rejects all packets");
         }
         List<BpfInsn> insns = FilterCode.emit(root, opt.snaplen());

@@ -340,18 +340,15 @@ final class FilterParser {
         return new FilterAst.Ipv6(t.text(), a, len, t.pos());
     }
 
+    /** An EID token in any of libpcap's forms: six 1-2 digit groups, three 4-digit groups, or 12 digits. */
     private static byte[] parseMac(Tok t) {
-        String s = t.text();
-        String hex;
-        if (s.indexOf(':') >= 0 || s.indexOf('-') >= 0 || (s.indexOf('.') >= 0 && s.length() > 14)) {
-            String[] parts = s.split("[:.\\-]");
-            StringBuilder b = new StringBuilder();
-            for (String x : parts) {
-                b.append(x.length() == 1 ? "0" + x : x);
-            }
-            hex = b.toString();
-        } else {
-            hex = s.replace(".", "");
+        String[] parts = t.text().split("[:.\\-]");
+        StringBuilder hex = new StringBuilder();
+        for (String x : parts) {
+            hex.append(parts.length == 6 && x.length() == 1 ? "0" + x : x);
+        }
+        if (hex.length() != 12) {
+            throw FilterSyntaxException.syntax(t.pos(), "bad Ethernet address '" + t.text() + "'");
         }
         byte[] out = new byte[6];
         for (int i = 0; i < 6; i++) {
