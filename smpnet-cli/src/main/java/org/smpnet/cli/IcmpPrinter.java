@@ -5,8 +5,10 @@ final class IcmpPrinter {
     private IcmpPrinter() {}
 
     /** ICMP message at {@code off}, {@code plen} bytes of IP payload on the wire. */
-    static void icmp(StringBuilder sb, PacketBytes p, int off, int plen) {
+    static void icmp(StringBuilder out, PacketBytes p, int off, int plen) {
         p.proto("icmp");
+        StringBuilder sb = new StringBuilder(); // as tcpdump, print nothing of a message cut short
+        p.need(off, 8);
         int type = p.u8(off);
         int code = p.u8(off + 1);
         sb.append("ICMP ");
@@ -29,7 +31,7 @@ final class IcmpPrinter {
             case 18 -> sb.append("address mask is 0x").append(String.format("%08x", p.u32(off + 12)));
             default -> sb.append("type-#").append(type);
         }
-        sb.append(", length ").append(plen);
+        out.append(sb).append(", length ").append(plen);
     }
 
     /** Destination unreachable: names the original datagram's destination, as tcpdump does. */
@@ -59,32 +61,43 @@ final class IcmpPrinter {
     }
 
     /** ICMPv6 message at {@code off}, {@code plen} bytes of payload on the wire. */
-    static void icmp6(StringBuilder sb, PacketBytes p, int off, int plen) {
+    static void icmp6(StringBuilder out, PacketBytes p, int off, int plen) {
         p.proto("icmp6");
         int type = p.u8(off);
-        sb.append("ICMP6, ");
+        out.append("ICMP6, ").append(icmp6Name(type));
+        StringBuilder sb = new StringBuilder(); // the details appear only when all their bytes are there
         switch (type) {
-            case 1 -> sb.append("destination unreachable");
-            case 2 -> sb.append("packet too big, mtu ").append(p.u32(off + 4));
-            case 3 -> sb.append("time exceeded in-transit");
-            case 4 -> sb.append("parameter problem");
-            case 128, 129 -> sb.append(type == 128 ? "echo request" : "echo reply").append(", id ")
-                    .append(p.u16(off + 4)).append(", seq ").append(p.u16(off + 6));
-            case 130 -> sb.append("multicast listener query");
-            case 131 -> sb.append("multicast listener report");
-            case 132 -> sb.append("multicast listener done");
-            case 133 -> sb.append("router solicitation");
-            case 134 -> sb.append("router advertisement");
-            case 135 -> sb.append("neighbor solicitation, who has ").append(p.ipv6(off + 8));
-            case 136 -> sb.append("neighbor advertisement, tgt is ").append(p.ipv6(off + 8));
-            case 137 -> sb.append("redirect");
-            case 138 -> sb.append("router renumbering");
-            case 139 -> sb.append("who-are-you request");
-            case 140 -> sb.append("who-are-you reply");
-            case 143 -> sb.append("multicast listener report v2");
-            case 147 -> sb.append("mobile router advertisement");
-            default -> sb.append("unknown icmp6 type (").append(type).append(')');
+            case 2 -> sb.append(", mtu ").append(p.u32(off + 4));
+            case 128, 129 -> sb.append(", id ").append(p.u16(off + 4)).append(", seq ").append(p.u16(off + 6));
+            case 135 -> sb.append(", who has ").append(p.ipv6(off + 8));
+            case 136 -> sb.append(", tgt is ").append(p.ipv6(off + 8));
+            default -> { }
         }
-        sb.append(", length ").append(plen);
+        out.append(sb).append(", length ").append(plen);
+    }
+
+    private static String icmp6Name(int type) {
+        return switch (type) {
+            case 1 -> "destination unreachable";
+            case 2 -> "packet too big";
+            case 3 -> "time exceeded in-transit";
+            case 4 -> "parameter problem";
+            case 128 -> "echo request";
+            case 129 -> "echo reply";
+            case 130 -> "multicast listener query";
+            case 131 -> "multicast listener report";
+            case 132 -> "multicast listener done";
+            case 133 -> "router solicitation";
+            case 134 -> "router advertisement";
+            case 135 -> "neighbor solicitation";
+            case 136 -> "neighbor advertisement";
+            case 137 -> "redirect";
+            case 138 -> "router renumbering";
+            case 139 -> "who-are-you request";
+            case 140 -> "who-are-you reply";
+            case 143 -> "multicast listener report v2";
+            case 147 -> "mobile router advertisement";
+            default -> "unknown icmp6 type (" + type + ")";
+        };
     }
 }

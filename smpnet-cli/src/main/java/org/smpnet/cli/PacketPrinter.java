@@ -208,8 +208,8 @@ final class PacketPrinter {
     /** IPv4 at {@code off} with {@code length} bytes left on the wire, as tcpdump's ip_print. */
     private void ipv4(StringBuilder sb, PacketBytes p, int off, int length) {
         p.proto("ip");
-        sb.append("IP ");
         int v = p.u8(off) >> 4;
+        sb.append("IP ");
         if (v != 4) {
             sb.setLength(sb.length() - 1);
             sb.append(v == 6 ? "6, wrong link-layer encapsulation" : Integer.toString(v));
@@ -246,8 +246,8 @@ final class PacketPrinter {
     /** IPv6 at {@code off} with {@code length} bytes left on the wire, as tcpdump's ip6_print. */
     private void ipv6(StringBuilder sb, PacketBytes p, int off, int length) {
         p.proto("ip6");
-        sb.append("IP6 ");
         p.need(off, 40);
+        sb.append("IP6 ");
         if (p.u8(off) >> 4 != 6) {
             sb.append("version error: ").append(p.u8(off) >> 4).append(" != 6");
             return;
@@ -352,6 +352,7 @@ final class PacketPrinter {
             sb.append("truncated-udp ").append(length);
             return;
         }
+        p.need(off, 8);
         int ulen = p.u16(off + 4);
         if (ulen == 0 && length > 65535) {
             ulen = length;

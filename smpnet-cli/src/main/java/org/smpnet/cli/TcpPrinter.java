@@ -139,8 +139,8 @@ final class TcpPrinter {
             sb.append(name(opt));
             int datalen = opt > 1 ? len - 2 : 0;
             switch (opt) {
-                case 2 -> sb.append(' ').append(datalen >= 2 ? Integer.toString(p.u16(cp)) : "[bad opt]");
-                case 3 -> sb.append(' ').append(datalen >= 1 ? Integer.toString(p.u8(cp)) : "[bad opt]");
+                case 2 -> sb.append(datalen >= 2 ? " " + p.u16(cp) : " [bad opt]");
+                case 3 -> sb.append(datalen >= 1 ? " " + p.u8(cp) : " [bad opt]");
                 case 4 -> { }
                 case 5 -> sack(sb, p, cp, datalen, sackBase);
                 case 8 -> {

@@ -129,6 +129,30 @@ class TcpdumpCommandTest {
         assertThat(theirs.getLast()).startsWith("22:13:20.099000 IP 10.0.0.1.1234 > 10.0.0.2.80:").endsWith("[|tcp]");
     }
 
+    @Test
+    @DisplayName("R-BPF-3: every hand-made packet cut at every length prints as the real tcpdump prints it")
+    void cutPacketsAgreeWithTcpdump() throws Exception {
+        assumeTrue(Oracle.tcpdump() != null, "tcpdump is not installed: skipping the differential test");
+        Path f = tmp.resolve("cut.pcap");
+        int n = 0;
+        try (PcapClassicWriter w = PcapFiles.newPcapWriter(f, 1, 65535, false)) {
+            for (String[] s : SAMPLES) {
+                byte[] whole = hex(s[0]);
+                for (int cap = 1; cap <= whole.length; cap++, n++) { // tcpdump refuses caplen 0
+                    byte[] cut = Arrays.copyOf(whole, cap);
+                    w.write(new PcapRecord(T0, 1, cap, whole.length, cut, 0, OptionalInt.empty(), List.of()));
+                }
+            }
+        }
+        List<String> ours = CliTest.run("tcpdump", "-r", f.toString()).out().lines()
+                .map(l -> l.replaceAll("vlan \\d+, ", "")).toList();
+        List<String> theirs = Oracle.run("-n", "-r", f.toString()).lines();
+        assertThat(ours).hasSize(n).hasSameSizeAs(theirs);
+        for (int i = 0; i < n; i++) {
+            assertThat(theirs.get(i)).as("record %d", i).startsWith(ours.get(i));
+        }
+    }
+
     /** Simple captures whose lines we print as tcpdump does, up to where it decodes the application. */
     static final List<String> SIMPLE = List.of("dns_tcp.pcap", "dns_udp.pcap", "802.1ad_QinQ.pcap",
             "LINKTYPE_RAW_ipv4.pcap", "LINKTYPE_IPV6.pcap", "icmp-rfc8335.pcap", "tcp_rst_data.pcap",
