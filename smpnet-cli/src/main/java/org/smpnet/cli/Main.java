@@ -6,7 +6,10 @@ import picocli.CommandLine.Command;
 /** The {@code smpnet} command. */
 @Command(name = "smpnet", mixinStandardHelpOptions = true, version = "smpnet 0.1",
         description = "A multiprocessor-safe, BSD-architecture TCP/IP stack in user space on the JVM.",
-        subcommands = {DemoCommand.class, SysctlCommand.class, WitnessCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, SysctlCommand.class, WitnessCommand.class,
+                TcpdumpCommand.class,
+                BpfCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
