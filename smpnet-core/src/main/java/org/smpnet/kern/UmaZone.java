@@ -250,19 +250,23 @@ public final class UmaZone<T> {
      */
     @SuppressWarnings("unchecked")
     public T alloc(int how) {
-        if (caches == null) {
-            return allocDirect(how);
+        // The common case only: everything else is out of line, so callers inline this whole.
+        ThreadLocal<UmaCache> tl = caches;
+        if (tl != null) {
+            UmaCache c = tl.get();
+            UmaBucket b = c.alloc;
+            int n = b.count - 1;
+            if (n >= 0) {
+                T item = (T) b.items[n]; // the slot keeps its reference: see free
+                b.setCount(n);
+                c.countAlloc();
+                if (INVARIANTS || ctor != null) {
+                    finishAlloc(item);
+                }
+                return item;
+            }
         }
-        UmaCache c = caches.get();
-        UmaBucket b = c.alloc;
-        int n = b.count - 1;
-        if (n >= 0) {
-            Object item = b.items[n];
-            b.setCount(n);
-            c.countAlloc();
-            return finishAlloc((T) item);
-        }
-        return allocSlow(c, how);
+        return allocSlow(how);
     }
 
     /**
@@ -272,6 +276,30 @@ public final class UmaZone<T> {
      * @throws IllegalStateException in test mode, on a double free (naming the zone and the item)
      */
     public void free(T item) {
+        if (INVARIANTS || dtor != null) {
+            beforeFree(item);
+        }
+        ThreadLocal<UmaCache> tl = caches;
+        if (tl != null && sleepers == 0) {
+            UmaCache c = tl.get();
+            UmaBucket b = c.alloc;
+            int n = b.count;
+            Object[] items = b.items;
+            if (n < items.length) {
+                // Alloc leaves popped slots filled, so a LIFO free finds its item already there
+                // and skips the reference store and its GC barrier.
+                if (items[n] != item) {
+                    items[n] = item;
+                }
+                b.setCount(n + 1);
+                c.countFree();
+                return;
+            }
+        }
+        freeSlow(item);
+    }
+
+    private void beforeFree(T item) {
         if (INVARIANTS) {
             checkFree(item);
         }
@@ -281,26 +309,9 @@ public final class UmaZone<T> {
         if (INVARIANTS) {
             trashFill(item);
         }
-        if (caches == null || sleepers != 0) {
-            freeDirect(item);
-            return;
-        }
-        UmaCache c = caches.get();
-        if (c == UmaCache.DIRECT) {
-            freeDirect(item);
-            return;
-        }
-        c.countFree();
-        UmaBucket b = c.alloc;
-        int n = b.count;
-        if (n < b.items.length) {
-            b.items[n] = item;
-            b.setCount(n + 1);
-            return;
-        }
-        freeSlow(c, item);
     }
 
+    /** Test-mode checks and the ctor, after the item left the cache, depot or keg. */
     private T finishAlloc(T item) {
         if (INVARIANTS) {
             trashCheck(item);
@@ -312,8 +323,16 @@ public final class UmaZone<T> {
         return item;
     }
 
+    /** The alloc bucket was empty, or the thread has no cache. */
+    private T allocSlow(int how) {
+        if (caches == null) {
+            return allocDirect(how);
+        }
+        return allocRefill(caches.get(), how);
+    }
+
     @SuppressWarnings("unchecked")
-    private T allocSlow(UmaCache c, int how) {
+    private T allocRefill(UmaCache c, int how) {
         if (c == UmaCache.DIRECT) {
             return allocDirect(how);
         }
@@ -430,7 +449,22 @@ public final class UmaZone<T> {
         return item;
     }
 
-    private void freeSlow(UmaCache c, Object item) {
+    /** The alloc bucket was full, the thread has no cache, or threads sleep at the limit. */
+    private void freeSlow(T item) {
+        if (caches == null || sleepers != 0) {
+            freeDirect(item);
+            return;
+        }
+        UmaCache c = caches.get();
+        if (c == UmaCache.DIRECT) {
+            freeDirect(item);
+            return;
+        }
+        c.countFree();
+        freeToFreeBucket(c, item);
+    }
+
+    private void freeToFreeBucket(UmaCache c, Object item) {
         UmaBucket f = c.free;
         int n = f.count;
         if (n < f.items.length) {
