@@ -282,21 +282,80 @@ public final class UmaZone<T> {
         ThreadLocal<UmaCache> tl = caches;
         if (tl != null && sleepers == 0) {
             UmaCache c = tl.get();
-            UmaBucket b = c.alloc;
-            int n = b.count;
-            Object[] items = b.items;
-            if (n < items.length) {
-                // Alloc leaves popped slots filled, so a LIFO free finds its item already there
-                // and skips the reference store and its GC barrier.
-                if (items[n] != item) {
-                    items[n] = item;
-                }
-                b.setCount(n + 1);
+            if (push(c.alloc, item)) {
                 c.countFree();
                 return;
             }
         }
         freeSlow(item);
+    }
+
+    /**
+     * The calling thread's cache of this zone: a handle for {@link #alloc(UmaCache, int)} and
+     * {@link #free(UmaCache, Object)}, so a caller can remember it with an item; it stays valid for
+     * as long as its thread lives. Never null: a thread without a cache (a zone without per-thread
+     * caches, or a virtual thread) gets a shared marker that no thread owns. Takes no lock (except
+     * once per thread, to make the cache).
+     */
+    public UmaCache cache() {
+        ThreadLocal<UmaCache> tl = caches;
+        return tl == null ? UmaCache.DIRECT : tl.get();
+    }
+
+    /**
+     * {@link #alloc(int)} through {@code c}, which must be what {@link #cache()} of this zone
+     * returned on the calling thread.
+     */
+    @SuppressWarnings("unchecked")
+    public T alloc(UmaCache c, int how) {
+        UmaBucket b = c.alloc; // the marker's buckets are empty, so it goes the slow way
+        int n = b.count - 1;
+        if (n >= 0) {
+            T item = (T) b.items[n];
+            b.setCount(n);
+            c.countAlloc();
+            if (INVARIANTS || ctor != null) {
+                finishAlloc(item);
+            }
+            return item;
+        }
+        return allocSlow(how);
+    }
+
+    /**
+     * {@link #free(Object)} with a hint: {@code hint} is what {@link #cache()} of this zone
+     * returned on any thread. When it is the calling thread's cache, the item goes straight into it
+     * (no thread-local lookup); otherwise this is {@link #free(Object)}.
+     */
+    public void free(UmaCache hint, T item) {
+        if (!hint.ownedByCurrentThread()) {
+            free(item);
+            return;
+        }
+        if (INVARIANTS || dtor != null) {
+            beforeFree(item);
+        }
+        if (sleepers == 0 && push(hint.alloc, item)) {
+            hint.countFree();
+            return;
+        }
+        freeSlow(item);
+    }
+
+    /** Owner only: pushes {@code item} onto {@code b} if it has room. */
+    private static boolean push(UmaBucket b, Object item) {
+        int n = b.count;
+        Object[] items = b.items;
+        if (n < items.length) {
+            // Alloc leaves popped slots filled, so a LIFO free finds its item already there
+            // and skips the reference store and its GC barrier.
+            if (items[n] != item) {
+                items[n] = item;
+            }
+            b.setCount(n + 1);
+            return true;
+        }
+        return false;
     }
 
     private void beforeFree(T item) {
