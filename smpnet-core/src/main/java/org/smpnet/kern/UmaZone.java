@@ -92,7 +92,7 @@ public final class UmaZone<T> {
     private final Consumer<? super T> fini;
     private final Function<? super T, byte[]> trashView;
     /** Null when the zone has no per-thread caches. */
-    private final ThreadLocal<UmaCache> caches;
+    private final CacheLocal caches;
 
     /** The zone lock: depot, keg and zone-level counters. */
     final Mtx lock;
@@ -126,13 +126,27 @@ public final class UmaZone<T> {
         this.bucketSize = b.bucketSize;
         this.lock = new Mtx("uma zone " + b.name, "uma zone");
         this.notFull = lock.newCondition();
-        this.caches = b.perThreadCaches ? ThreadLocal.withInitial(this::newCache) : null;
+        this.caches = b.perThreadCaches ? new CacheLocal(this) : null;
         this.live = INVARIANTS ? new ConcurrentHashMap<>() : null;
         lock.lock();
         try {
             this.limit = b.limit;
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** The per-thread caches; a final class, so the JIT calls {@code get} without a type check. */
+    private static final class CacheLocal extends ThreadLocal<UmaCache> {
+        private final UmaZone<?> zone;
+
+        CacheLocal(UmaZone<?> zone) {
+            this.zone = zone;
+        }
+
+        @Override
+        protected UmaCache initialValue() {
+            return zone.newCache();
         }
     }
 
@@ -248,25 +262,8 @@ public final class UmaZone<T> {
      *
      * @return the item, or {@code null} (M_NOWAIT at the limit, or the keg could not create one)
      */
-    @SuppressWarnings("unchecked")
     public T alloc(int how) {
-        // The common case only: everything else is out of line, so callers inline this whole.
-        ThreadLocal<UmaCache> tl = caches;
-        if (tl != null) {
-            UmaCache c = tl.get();
-            UmaBucket b = c.alloc;
-            int n = b.count - 1;
-            if (n >= 0) {
-                T item = (T) b.items[n]; // the slot keeps its reference: see free
-                b.setCount(n);
-                c.countAlloc();
-                if (INVARIANTS || ctor != null) {
-                    finishAlloc(item);
-                }
-                return item;
-            }
-        }
-        return allocSlow(how);
+        return alloc(cache(), how);
     }
 
     /**
@@ -279,7 +276,7 @@ public final class UmaZone<T> {
         if (INVARIANTS || dtor != null) {
             beforeFree(item);
         }
-        ThreadLocal<UmaCache> tl = caches;
+        CacheLocal tl = caches;
         if (tl != null && sleepers == 0) {
             UmaCache c = tl.get();
             if (push(c.alloc, item)) {
@@ -298,7 +295,7 @@ public final class UmaZone<T> {
      * once per thread, to make the cache).
      */
     public UmaCache cache() {
-        ThreadLocal<UmaCache> tl = caches;
+        CacheLocal tl = caches;
         return tl == null ? UmaCache.DIRECT : tl.get();
     }
 
@@ -310,8 +307,9 @@ public final class UmaZone<T> {
     public T alloc(UmaCache c, int how) {
         UmaBucket b = c.alloc; // the marker's buckets are empty, so it goes the slow way
         int n = b.count - 1;
-        if (n >= 0) {
-            T item = (T) b.items[n];
+        Object[] items = b.items;
+        if (Integer.compareUnsigned(n, items.length) < 0) { // n >= 0, in one test with the bounds check
+            T item = (T) items[n];
             b.setCount(n);
             c.countAlloc();
             if (INVARIANTS || ctor != null) {
@@ -346,7 +344,7 @@ public final class UmaZone<T> {
     private static boolean push(UmaBucket b, Object item) {
         int n = b.count;
         Object[] items = b.items;
-        if (n < items.length) {
+        if (Integer.compareUnsigned(n, items.length) < 0) { // n < length, in one test with the bounds check
             // Alloc leaves popped slots filled, so a LIFO free finds its item already there
             // and skips the reference store and its GC barrier.
             if (items[n] != item) {
