@@ -42,6 +42,11 @@ import java.util.function.Function;
  * a free of an item not allocated (double free) throws naming the zone and the item, and
  * {@link #leaks()} lists items allocated and never freed with the allocating stack.
  *
+ * <p>Fast path: {@link #alloc}/{@link #free} keep only the bucket pop/push and the owner's counter
+ * inline; refills, depot exchanges, hooks and test-mode checks are out of line. A caller may keep the
+ * {@link #cache()} handle an item came from and free with it ({@link #free(UmaCache, Object)}): on
+ * the owning thread that skips the thread-local lookup; on any other thread it is a plain free.
+ *
  * <p>Locking key: fields marked {@code @GuardedBy("lock")} are guarded by {@link #lock} (a leaf
  * mutex: no other lock is taken while it is held, and {@code Import}, {@code init}, {@code fini},
  * {@code ctor} and {@code dtor} run without it); cache fields are owner-thread-only; {@link #sleepers} is written under
