@@ -9,12 +9,16 @@ import java.util.List;
  * One platform thread's cache in one zone (FreeBSD {@code uma_cache}, per CPU there): an alloc
  * bucket and a free bucket, and the thread's alloc/free counters.
  *
+ * <p>Public only as an opaque handle: {@link UmaZone#cache()} hands it out so a caller that
+ * remembers it with an item can free that item back without a second thread-local lookup
+ * ({@link UmaZone#free(UmaCache, Object)}).
+ *
  * <p>Locking: every field is written only by the owning thread, with release stores, and read by
  * other threads (statistics, under the zone lock) with acquire loads. Once the owner has died
  * ({@link #ownerDead()}, which establishes happens-before with its last action), the zone may take
  * the cache's contents under the zone lock.
  */
-final class UmaCache {
+public final class UmaCache {
     /** Marks threads that bypass caches (virtual threads). */
     static final UmaCache DIRECT = new UmaCache();
 
@@ -36,6 +40,8 @@ final class UmaCache {
     }
 
     private final WeakReference<Thread> owner;
+    /** The owner's {@link Thread#threadId()} (never reused), so the owner is recognised without the referent. */
+    private final long ownerId;
     UmaBucket alloc;
     UmaBucket free;
     private long allocCount;
@@ -44,12 +50,14 @@ final class UmaCache {
     /** The direct marker: empty buckets of size 0, so both fast paths fall to the slow ones. */
     private UmaCache() {
         owner = new WeakReference<>(null);
+        ownerId = -1;
         alloc = new UmaBucket(0);
         free = new UmaBucket(0);
     }
 
     UmaCache(Thread owner, int bucketSize) {
         this.owner = new WeakReference<>(owner);
+        this.ownerId = owner.threadId();
         this.alloc = new UmaBucket(bucketSize);
         this.free = new UmaBucket(bucketSize);
     }
@@ -89,6 +97,11 @@ final class UmaCache {
         UmaBucket a = (UmaBucket) ALLOC.getAcquire(this);
         UmaBucket f = (UmaBucket) FREE.getAcquire(this);
         return (long) a.countAcquire() + f.countAcquire();
+    }
+
+    /** Whether the calling thread owns this cache. */
+    boolean ownedByCurrentThread() {
+        return ownerId == Thread.currentThread().threadId();
     }
 
     /** Whether the owning thread has terminated (or been collected). */

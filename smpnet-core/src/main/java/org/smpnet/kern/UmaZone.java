@@ -42,6 +42,11 @@ import java.util.function.Function;
  * a free of an item not allocated (double free) throws naming the zone and the item, and
  * {@link #leaks()} lists items allocated and never freed with the allocating stack.
  *
+ * <p>Fast path: {@link #alloc}/{@link #free} keep only the bucket pop/push and the owner's counter
+ * inline; refills, depot exchanges, hooks and test-mode checks are out of line. A caller may keep the
+ * {@link #cache()} handle an item came from and free with it ({@link #free(UmaCache, Object)}): on
+ * the owning thread that skips the thread-local lookup; on any other thread it is a plain free.
+ *
  * <p>Locking key: fields marked {@code @GuardedBy("lock")} are guarded by {@link #lock} (a leaf
  * mutex: no other lock is taken while it is held, and {@code Import}, {@code init}, {@code fini},
  * {@code ctor} and {@code dtor} run without it); cache fields are owner-thread-only; {@link #sleepers} is written under
@@ -92,7 +97,7 @@ public final class UmaZone<T> {
     private final Consumer<? super T> fini;
     private final Function<? super T, byte[]> trashView;
     /** Null when the zone has no per-thread caches. */
-    private final ThreadLocal<UmaCache> caches;
+    private final CacheLocal caches;
 
     /** The zone lock: depot, keg and zone-level counters. */
     final Mtx lock;
@@ -126,13 +131,27 @@ public final class UmaZone<T> {
         this.bucketSize = b.bucketSize;
         this.lock = new Mtx("uma zone " + b.name, "uma zone");
         this.notFull = lock.newCondition();
-        this.caches = b.perThreadCaches ? ThreadLocal.withInitial(this::newCache) : null;
+        this.caches = b.perThreadCaches ? new CacheLocal(this) : null;
         this.live = INVARIANTS ? new ConcurrentHashMap<>() : null;
         lock.lock();
         try {
             this.limit = b.limit;
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** The per-thread caches; a final class, so the JIT calls {@code get} without a type check. */
+    private static final class CacheLocal extends ThreadLocal<UmaCache> {
+        private final UmaZone<?> zone;
+
+        CacheLocal(UmaZone<?> zone) {
+            this.zone = zone;
+        }
+
+        @Override
+        protected UmaCache initialValue() {
+            return zone.newCache();
         }
     }
 
@@ -248,21 +267,8 @@ public final class UmaZone<T> {
      *
      * @return the item, or {@code null} (M_NOWAIT at the limit, or the keg could not create one)
      */
-    @SuppressWarnings("unchecked")
     public T alloc(int how) {
-        if (caches == null) {
-            return allocDirect(how);
-        }
-        UmaCache c = caches.get();
-        UmaBucket b = c.alloc;
-        int n = b.count - 1;
-        if (n >= 0) {
-            Object item = b.items[n];
-            b.setCount(n);
-            c.countAlloc();
-            return finishAlloc((T) item);
-        }
-        return allocSlow(c, how);
+        return alloc(cache(), how);
     }
 
     /**
@@ -272,6 +278,90 @@ public final class UmaZone<T> {
      * @throws IllegalStateException in test mode, on a double free (naming the zone and the item)
      */
     public void free(T item) {
+        if (INVARIANTS || dtor != null) {
+            beforeFree(item);
+        }
+        CacheLocal tl = caches;
+        if (tl != null && sleepers == 0) {
+            UmaCache c = tl.get();
+            if (push(c.alloc, item)) {
+                c.countFree();
+                return;
+            }
+        }
+        freeSlow(item);
+    }
+
+    /**
+     * The calling thread's cache of this zone: a handle for {@link #alloc(UmaCache, int)} and
+     * {@link #free(UmaCache, Object)}, so a caller can remember it with an item; it stays valid for
+     * as long as its thread lives. Never null: a thread without a cache (a zone without per-thread
+     * caches, or a virtual thread) gets a shared marker that no thread owns. Takes no lock (except
+     * once per thread, to make the cache).
+     */
+    public UmaCache cache() {
+        CacheLocal tl = caches;
+        return tl == null ? UmaCache.DIRECT : tl.get();
+    }
+
+    /**
+     * {@link #alloc(int)} through {@code c}, which must be what {@link #cache()} of this zone
+     * returned on the calling thread.
+     */
+    @SuppressWarnings("unchecked")
+    public T alloc(UmaCache c, int how) {
+        UmaBucket b = c.alloc; // the marker's buckets are empty, so it goes the slow way
+        int n = b.count - 1;
+        Object[] items = b.items;
+        if (Integer.compareUnsigned(n, items.length) < 0) { // n >= 0, in one test with the bounds check
+            T item = (T) items[n];
+            b.setCount(n);
+            c.countAlloc();
+            if (INVARIANTS || ctor != null) {
+                finishAlloc(item);
+            }
+            return item;
+        }
+        return allocSlow(how);
+    }
+
+    /**
+     * {@link #free(Object)} with a hint: {@code hint} is what {@link #cache()} of this zone
+     * returned on any thread. When it is the calling thread's cache, the item goes straight into it
+     * (no thread-local lookup); otherwise this is {@link #free(Object)}.
+     */
+    public void free(UmaCache hint, T item) {
+        if (!hint.ownedByCurrentThread()) {
+            free(item);
+            return;
+        }
+        if (INVARIANTS || dtor != null) {
+            beforeFree(item);
+        }
+        if (sleepers == 0 && push(hint.alloc, item)) {
+            hint.countFree();
+            return;
+        }
+        freeSlow(item);
+    }
+
+    /** Owner only: pushes {@code item} onto {@code b} if it has room. */
+    private static boolean push(UmaBucket b, Object item) {
+        int n = b.count;
+        Object[] items = b.items;
+        if (Integer.compareUnsigned(n, items.length) < 0) { // n < length, in one test with the bounds check
+            // Alloc leaves popped slots filled, so a LIFO free finds its item already there
+            // and skips the reference store and its GC barrier.
+            if (items[n] != item) {
+                items[n] = item;
+            }
+            b.setCount(n + 1);
+            return true;
+        }
+        return false;
+    }
+
+    private void beforeFree(T item) {
         if (INVARIANTS) {
             checkFree(item);
         }
@@ -281,26 +371,9 @@ public final class UmaZone<T> {
         if (INVARIANTS) {
             trashFill(item);
         }
-        if (caches == null || sleepers != 0) {
-            freeDirect(item);
-            return;
-        }
-        UmaCache c = caches.get();
-        if (c == UmaCache.DIRECT) {
-            freeDirect(item);
-            return;
-        }
-        c.countFree();
-        UmaBucket b = c.alloc;
-        int n = b.count;
-        if (n < b.items.length) {
-            b.items[n] = item;
-            b.setCount(n + 1);
-            return;
-        }
-        freeSlow(c, item);
     }
 
+    /** Test-mode checks and the ctor, after the item left the cache, depot or keg. */
     private T finishAlloc(T item) {
         if (INVARIANTS) {
             trashCheck(item);
@@ -312,8 +385,16 @@ public final class UmaZone<T> {
         return item;
     }
 
+    /** The alloc bucket was empty, or the thread has no cache. */
+    private T allocSlow(int how) {
+        if (caches == null) {
+            return allocDirect(how);
+        }
+        return allocRefill(caches.get(), how);
+    }
+
     @SuppressWarnings("unchecked")
-    private T allocSlow(UmaCache c, int how) {
+    private T allocRefill(UmaCache c, int how) {
         if (c == UmaCache.DIRECT) {
             return allocDirect(how);
         }
@@ -430,7 +511,22 @@ public final class UmaZone<T> {
         return item;
     }
 
-    private void freeSlow(UmaCache c, Object item) {
+    /** The alloc bucket was full, the thread has no cache, or threads sleep at the limit. */
+    private void freeSlow(T item) {
+        if (caches == null || sleepers != 0) {
+            freeDirect(item);
+            return;
+        }
+        UmaCache c = caches.get();
+        if (c == UmaCache.DIRECT) {
+            freeDirect(item);
+            return;
+        }
+        c.countFree();
+        freeToFreeBucket(c, item);
+    }
+
+    private void freeToFreeBucket(UmaCache c, Object item) {
         UmaBucket f = c.free;
         int n = f.count;
         if (n < f.items.length) {

@@ -117,6 +117,18 @@ public final class ExtBuf {
         REF.getAndAdd(this, 1);
     }
 
+    /**
+     * Drops the caller's reference if it is the only one, and then returns true; else changes
+     * nothing and returns false.
+     */
+    boolean releaseSole() {
+        if ((int) REF.getAcquire(this) == 1) {
+            ref = 0; // nobody else holds a reference, so nobody can add one
+            return true;
+        }
+        return false;
+    }
+
     /** Drops a reference; true when it was the last. The caller held one. */
     boolean release() {
         if ((int) REF.getAcquire(this) == 1) {

@@ -1,6 +1,7 @@
 package org.smpnet.net;
 
 import java.util.Objects;
+import org.smpnet.kern.UmaCache;
 import org.smpnet.kern.UmaZone;
 
 /**
@@ -72,6 +73,11 @@ public final class Mbuf {
     final ExtBuf ownExt;
     /** True while this mbuf belongs to the packet zone (mbuf + 2 KiB cluster pair). */
     boolean packetItem;
+    /**
+     * The packet-zone cache of the thread that last allocated this packet item (null if none): a
+     * free on that thread goes straight back into it, without a thread-local lookup.
+     */
+    UmaCache packetCache;
 
     Mbuf next;
     Mbuf nextpkt;
@@ -139,25 +145,35 @@ public final class Mbuf {
         }
     }
 
-    /** Header reset for a packet-zone item: its embedded cluster becomes its storage. */
-    void initPacket(int type, int flags) {
-        ExtBuf e = ownExt;
-        e.activate();
+    /**
+     * Header reset for a packet-zone item allocated through {@code cache}. A packet item rests in
+     * its zone already pointing at its embedded cluster ({@link #pointAtPacketCluster}), so only
+     * the reference, links, data window and header are set here.
+     */
+    void initPacket(int type, int flags, UmaCache cache) {
+        if (packetCache != cache) { // the same thread again: skip the store and its GC barrier
+            packetCache = cache;
+        }
+        ownExt.activate();
         this.next = null;
         this.nextpkt = null;
-        byte[] b = e.buf;
-        if (buf != b) { // an untouched pair already points at its cluster: skip the store barriers
-            buf = b;
-        }
-        if (ext != e) {
-            ext = e;
-        }
         this.off = 0;
         this.len = 0;
         this.type = type;
         this.flags = (flags & M_COPYFLAGS) | M_EXT;
         if ((flags & M_PKTHDR) != 0) {
             initPkthdr();
+        }
+    }
+
+    /** Makes the embedded packet cluster this mbuf's storage again, before it rests in the packet zone. */
+    void pointAtPacketCluster() {
+        ExtBuf own = ownExt;
+        if (ext != own) {
+            ext = own;
+        }
+        if (buf != own.buf) {
+            buf = own.buf;
         }
     }
 
@@ -214,8 +230,18 @@ public final class Mbuf {
             type = MT_NOTMBUF;
         }
         // Links and the packet header are reset on the next allocation, not here (fewer stores).
-        ExtBuf e = ext;
         ExtBuf own = ownExt;
+        if (ext == own && own.kind == ExtBuf.Kind.PACKET && own.releaseSole()) {
+            // The common case, kept small: a packet-zone pair whose cluster only we reference.
+            zones.packet.free(packetCache, this);
+        } else {
+            freeStorage(own);
+        }
+        return n;
+    }
+
+    private void freeStorage(ExtBuf own) {
+        ExtBuf e = ext;
         if (e != own && e != null) {
             ext = null;
             if (e.release()) {
@@ -228,7 +254,6 @@ public final class Mbuf {
             returnHolder();
         }
         // Otherwise others still share our embedded storage: the last of them returns us.
-        return n;
     }
 
     /** Frees the whole chain (FreeBSD {@code m_freem}); null is allowed. Consumes the chain. */
@@ -259,7 +284,8 @@ public final class Mbuf {
     private void returnHolder() {
         ExtBuf own = ownExt;
         if (own.kind == ExtBuf.Kind.PACKET) {
-            zones.packet.free(this);
+            pointAtPacketCluster();
+            zones.packet.free(packetCache, this);
         } else {
             byte[] c = own.buf;
             UmaZone<byte[]> z = own.zone;

@@ -1,6 +1,7 @@
 package org.smpnet.net;
 
 import org.smpnet.kern.Sysctl;
+import org.smpnet.kern.UmaCache;
 import org.smpnet.kern.UmaZone;
 
 /**
@@ -133,6 +134,7 @@ public final class MbufZones {
         }
         m.ownExt.attachPacketCluster(c, clust);
         m.packetItem = true;
+        m.pointAtPacketCluster();
         return m;
     }
 
@@ -141,6 +143,9 @@ public final class MbufZones {
         m.ownExt.buf = null;
         m.ownExt.zone = null;
         m.packetItem = false;
+        m.packetCache = null;
+        m.buf = m.dat;
+        m.ext = null;
         clust.free(c);
         mbuf.free(m);
     }
@@ -170,9 +175,10 @@ public final class MbufZones {
      * may hold {@link Mbuf#M_PKTHDR} and the packet flags. Null if M_NOWAIT fails.
      */
     public Mbuf getcl(int how, int type, int flags) {
-        Mbuf m = packet.alloc(how);
+        UmaCache c = packet.cache();
+        Mbuf m = packet.alloc(c, how);
         if (m != null) {
-            m.initPacket(type, flags);
+            m.initPacket(type, flags, c);
         }
         return m;
     }

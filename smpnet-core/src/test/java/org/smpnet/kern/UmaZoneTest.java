@@ -241,6 +241,47 @@ class UmaZoneTest {
     }
 
     @Test
+    @DisplayName("R-UMA-2: frees with a cache hint keep statistics exact on the owner, another thread and a virtual thread")
+    void cacheHintedFrees() throws Exception {
+        UmaZone<byte[]> z = counted("t_hint").bucketSize(4).build();
+        UmaCache mine = z.cache();
+        assertThat(z.cache()).as("one cache per thread").isSameAs(mine);
+        List<byte[]> held = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            held.add(z.alloc(mine, UmaZone.M_NOWAIT)); // past one bucket: refills from the keg
+        }
+        for (int i = 0; i < 3; i++) {
+            z.free(mine, held.remove(held.size() - 1)); // on the owner: straight into its cache
+        }
+        byte[] reused = z.alloc(mine, UmaZone.M_NOWAIT);
+        z.free(mine, reused); // LIFO: the slot already holds it
+        List<byte[]> other = new ArrayList<>(held.subList(0, 4));
+        held.subList(0, 4).clear();
+        Thread t = Thread.ofPlatform().start(() -> other.forEach(b -> z.free(mine, b))); // not the owner
+        t.join();
+        Thread v = Thread.ofVirtual().start(() -> {
+            UmaCache none = z.cache();
+            byte[] b = z.alloc(none, UmaZone.M_NOWAIT);
+            z.free(none, b);
+            z.free(mine, held.remove(0));
+        });
+        v.join();
+        assertThat(z.allocs()).isEqualTo(12);
+        assertThat(z.frees()).isEqualTo(10);
+        assertThat(z.inUse()).isEqualTo(held.size()).isEqualTo(2);
+        assertThat(ctors.get()).isEqualTo(12);
+        assertThat(dtors.get()).isEqualTo(10);
+        assertThat(z.kegSize()).isEqualTo(z.inUse() + z.cached());
+        held.forEach(b -> z.free(mine, b));
+        assertThat(z.inUse()).isZero();
+        assertThat(z.frees()).isEqualTo(12);
+        z.drain(); // the other thread is dead: its cache is reclaimed too
+        assertThat(z.kegSize()).isZero();
+        assertThat(finis.get()).isEqualTo(created.get());
+        assertThat(z.leaks()).isEmpty();
+    }
+
+    @Test
     @DisplayName("R-UMA-1: virtual threads bypass the caches and go to the depot")
     void virtualThreadsUseDepot() throws Exception {
         UmaZone<byte[]> z = counted("t_virt").build();

@@ -51,6 +51,31 @@ class MbufTest {
     }
 
     @Test
+    @DisplayName("R-MBUF-1: a packet pair freed on another thread, or after its storage moved, comes back whole")
+    void packetPairReturnsWhole() throws Exception {
+        Mbuf m = z.getcl(Mbuf.M_NOWAIT, Mbuf.MT_DATA, Mbuf.M_PKTHDR);
+        Thread t = Thread.ofPlatform().start(m::freem); // not the allocating thread: no cache hint match
+        t.join();
+        Mbuf s = z.getcl(Mbuf.M_NOWAIT, Mbuf.MT_DATA, Mbuf.M_PKTHDR);
+        s.setLen(10);
+        Mbuf c = s.copym(0, Mbuf.M_COPYALL, Mbuf.M_NOWAIT);
+        assertThat(s.unshare(Mbuf.M_NOWAIT)).isTrue(); // s now holds its 10 bytes internally
+        assertThat(s.size()).isEqualTo(Mbuf.MLEN);
+        s.freem(); // parked: the copy still references s's cluster
+        c.freem(); // the last reference returns s to the packet zone
+        for (int i = 0; i < 3; i++) {
+            Mbuf again = z.getcl(Mbuf.M_NOWAIT, Mbuf.MT_DATA, 0);
+            assertThat(again.size()).as("storage is the pair's cluster again").isEqualTo(Mbuf.MCLBYTES);
+            assertThat(again.writable()).isTrue();
+            assertThat(again.trailingSpace()).isEqualTo(Mbuf.MCLBYTES);
+            assertThat(again.data()).hasSize(Mbuf.MCLBYTES);
+            again.freem();
+        }
+        assertThat(z.packetZone().allocs()).isEqualTo(z.packetZone().frees()).isEqualTo(5);
+        Chains.checkNoLeaks(z);
+    }
+
+    @Test
     @DisplayName("R-MBUF-1: a shared cluster is freed exactly once, when the last reference goes, whatever the order")
     void sharedClusterRefcount() throws Exception {
         for (int order = 0; order < 3; order++) {
