@@ -99,17 +99,46 @@ public final class BpfInterpreter implements BpfFilter {
             switch (codes[pc]) {
                 case RET | K -> { return k; }
                 case RET | A -> { return a; }
-                case LD | W | ABS, LD | H | ABS, LD | B | ABS, LD | W | IND, LD | H | IND, LD | B | IND -> {
-                    int code = codes[pc];
-                    int width = width(code);
-                    long off = Integer.toUnsignedLong(k);
-                    if ((code & 0xe0) == IND) {
-                        off += Integer.toUnsignedLong(x);
-                    }
-                    if (off + width > buflen) {
+                // One case per load form, so the common ones (ldh [12], ldb [23]) are a bounds check and
+                // a shift or two. Offsets are unsigned: k < 0 means beyond any packet.
+                case LD | H | ABS -> {
+                    if (k < 0 || k > buflen - 2) {
                         return 0;
                     }
-                    a = load(pkt, (int) off, width);
+                    a = (pkt[k] & 0xff) << 8 | (pkt[k + 1] & 0xff);
+                }
+                case LD | B | ABS -> {
+                    if (k < 0 || k >= buflen) {
+                        return 0;
+                    }
+                    a = pkt[k] & 0xff;
+                }
+                case LD | W | ABS -> {
+                    if (k < 0 || k > buflen - 4) {
+                        return 0;
+                    }
+                    a = word(pkt, k);
+                }
+                case LD | B | IND -> {
+                    long off = Integer.toUnsignedLong(k) + Integer.toUnsignedLong(x);
+                    if (off >= buflen) {
+                        return 0;
+                    }
+                    a = pkt[(int) off] & 0xff;
+                }
+                case LD | H | IND -> {
+                    long off = Integer.toUnsignedLong(k) + Integer.toUnsignedLong(x);
+                    if (off + 2 > buflen) {
+                        return 0;
+                    }
+                    a = (pkt[(int) off] & 0xff) << 8 | (pkt[(int) off + 1] & 0xff);
+                }
+                case LD | W | IND -> {
+                    long off = Integer.toUnsignedLong(k) + Integer.toUnsignedLong(x);
+                    if (off + 4 > buflen) {
+                        return 0;
+                    }
+                    a = word(pkt, (int) off);
                 }
                 case LDX | B | MSH -> {
                     if (Integer.toUnsignedLong(k) >= buflen) {
@@ -162,21 +191,8 @@ public final class BpfInterpreter implements BpfFilter {
         }
     }
 
-    private static int width(int code) {
-        return switch (code & 0x18) {
-            case W -> 4;
-            case H -> 2;
-            default -> 1;
-        };
-    }
-
-    /** Big-endian load of 1, 2 or 4 bytes at {@code off}, already bounds-checked. */
-    private static int load(byte[] pkt, int off, int width) {
-        int v = 0;
-        for (int i = 0; i < width; i++) {
-            v = (v << 8) | (pkt[off + i] & 0xff);
-        }
-        return v;
+    private static int word(byte[] pkt, int off) {
+        return (pkt[off] & 0xff) << 24 | (pkt[off + 1] & 0xff) << 16 | (pkt[off + 2] & 0xff) << 8 | (pkt[off + 3] & 0xff);
     }
 
     private static int alu(int op, int a, int v) {
