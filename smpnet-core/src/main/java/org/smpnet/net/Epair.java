@@ -17,7 +17,6 @@ public final class Epair {
     /** The driver of one side. MPSAFE: it keeps no state of its own beyond final references. */
     private final class Side implements IfDriver {
         private LinkPipe out;    // set once in the constructor, before attach
-        private IfQueue in;
 
         @Override
         public void transmit(Ifnet ifp, Mbuf m) {
@@ -61,9 +60,7 @@ public final class Epair {
         aToB = new LinkPipe(a.name() + "->" + b.name(), ab, inB::enqueue);
         bToA = new LinkPipe(b.name() + "->" + a.name(), ba, inA::enqueue);
         sa.out = aToB;
-        sa.in = inA;
         sb.out = bToA;
-        sb.in = inB;
         etherA.ifattach(a, MacAddr.local(0xe0000000 | (unit << 1)));
         etherB.ifattach(b, MacAddr.local(0xe0000000 | (unit << 1) | 1));
     }

@@ -100,8 +100,8 @@ final class BpfAttachment implements PacketTap {
                 continue;
             }
             if (pkt == null) {
-                buflen = Math.min(wirelen, SCRATCH.get().length);
                 pkt = SCRATCH.get();
+                buflen = Math.min(wirelen, pkt.length);
                 m.copydata(0, buflen, pkt, 0);
                 java.time.Instant t = java.time.Instant.now();
                 now = t.getEpochSecond() * 1_000_000_000L + t.getNano();
