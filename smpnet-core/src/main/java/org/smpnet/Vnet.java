@@ -17,6 +17,7 @@ import org.smpnet.net.Loop;
 import org.smpnet.net.Netisr;
 import org.smpnet.net.PipeConfig;
 import org.smpnet.net.Vlans;
+import org.smpnet.socket.Domains;
 
 /**
  * One stack instance (FreeBSD VIMAGE): its own interfaces, netisr, sysctl tree and, in later layers,
@@ -39,6 +40,7 @@ public final class Vnet implements AutoCloseable {
     private final Mtx lock;
     @GuardedBy("lock") private final List<Epair> epairs = new ArrayList<>();
     @GuardedBy("lock") private boolean closed;
+    private final Domains domains;
 
     /** A stack instance with one netisr thread per CPU (at most 4) and {@code lo0}. */
     public Vnet(String name) {
@@ -59,6 +61,7 @@ public final class Vnet implements AutoCloseable {
         clones.register(Epair.cloner(ifnets, ether));
         clones.register(Loop.cloner(ifnets, netisr));
         clones.register(vlans.cloner());
+        this.domains = new Domains(name, sysctl);
     }
 
     public String name() {
@@ -167,6 +170,11 @@ public final class Vnet implements AutoCloseable {
             }
         }
         netisr.close();
+    }
+
+    /** The protocol families of this Vnet: where protocols register and {@code socreate} looks. */
+    public Domains domains() {
+        return domains;
     }
 
     @Override

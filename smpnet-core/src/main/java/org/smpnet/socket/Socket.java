@@ -1,0 +1,639 @@
+package org.smpnet.socket;
+
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.smpnet.kern.Errno;
+import org.smpnet.kern.ErrnoException;
+
+/**
+ * A socket ({@code struct socket}, {@code uipc_socket.c}): protocol, state, options, the receive and
+ * send {@link Sockbuf}s, and for a listener its queues of incomplete and complete connections.
+ *
+ * <p>Locking key:
+ * <ul>
+ *   <li>(a) final after construction: {@link #domains}, {@link #domain}, {@link #proto}, {@link #cred},
+ *       {@link #rcv}, {@link #snd}, {@link #head};</li>
+ *   <li>(b) the socket lock, which is the receive buffer's mutex {@code rcv.mtx} ("so_rcv", class
+ *       "sockbuf"): {@code state}, {@code options}, {@code error}, {@code linger}, {@code qlimit} and the
+ *       listen queues;</li>
+ *   <li>(c) the listening head's socket lock: this socket's {@code qstate} while on its queues;</li>
+ *   <li>(d) the protocol: {@link #pcb()} (volatile; set by {@code pru_attach}).</li>
+ * </ul>
+ * The socket lock and the send buffer's mutex are never held together; up-calls that change both take
+ * them one after the other. Nothing here sleeps while holding a mutex except in {@link Sockbuf#sbwait}.
+ */
+public final class Socket {
+    // so_state
+    public static final int SS_NOFDREF = 0x0001;
+    public static final int SS_ISCONNECTED = 0x0002;
+    public static final int SS_ISCONNECTING = 0x0004;
+    public static final int SS_ISDISCONNECTING = 0x0008;
+    public static final int SS_NBIO = 0x0100;
+    public static final int SS_ISCONFIRMING = 0x0400;
+    public static final int SS_ISDISCONNECTED = 0x2000;
+
+    // so_qstate
+    static final int SQ_INCOMP = 0x0800;
+    static final int SQ_COMP = 0x1000;
+
+    final Domains domains;
+    final Domain domain;
+    final Protosw proto;
+    final Ucred cred;
+    final Sockbuf rcv;
+    final Sockbuf snd;
+    /** The listener this socket was created for by {@link #sonewconn}, or null. */
+    final Socket head;
+    private volatile Object pcb;
+
+    @GuardedBy("rcv.mtx") private int state;
+    @GuardedBy("rcv.mtx") private int options;
+    @GuardedBy("rcv.mtx") private Errno error;
+    /** SO_LINGER seconds, or -1 when off. */
+    @GuardedBy("rcv.mtx") private int linger = -1;
+    @GuardedBy("rcv.mtx") private int qlimit;
+    @GuardedBy("rcv.mtx") private final ArrayDeque<Socket> incomp = new ArrayDeque<>();
+    @GuardedBy("rcv.mtx") private final ArrayDeque<Socket> comp = new ArrayDeque<>();
+    /** SQ_INCOMP/SQ_COMP while on a listener's queue; guarded by the head's socket lock (key c), which Error Prone cannot name. */
+    private int qstate;
+
+    Socket(Domains domains, Domain domain, Protosw proto, Ucred cred, Socket head) {
+        this.domains = Objects.requireNonNull(domains, "domains");
+        this.domain = Objects.requireNonNull(domain, "domain");
+        this.proto = Objects.requireNonNull(proto, "proto");
+        this.cred = Objects.requireNonNull(cred, "cred");
+        this.head = head;
+        this.rcv = new Sockbuf(this, true);
+        this.snd = new Sockbuf(this, false);
+        domains.created.inc();
+    }
+
+    // ---- accessors ------------------------------------------------------------------------------
+
+    public Protosw proto() {
+        return proto;
+    }
+
+    public Domain domain() {
+        return domain;
+    }
+
+    Domains domains() {
+        return domains;
+    }
+
+    /** {@code so_type}. */
+    public int type() {
+        return proto.type();
+    }
+
+    /** The receive buffer ({@code so_rcv}). */
+    public Sockbuf rcv() {
+        return rcv;
+    }
+
+    /** The send buffer ({@code so_snd}). */
+    public Sockbuf snd() {
+        return snd;
+    }
+
+    /** The credentials of the creator ({@code so_cred}). */
+    public Ucred cred() {
+        return cred;
+    }
+
+    /** The protocol control block ({@code so_pcb}), or null. */
+    public Object pcb() {
+        return pcb;
+    }
+
+    /** Sets the protocol control block; publishes it to other threads (volatile). */
+    public void setPcb(Object p) {
+        pcb = p;
+    }
+
+    /** {@code so_state}. Takes the socket lock. */
+    public int state() {
+        rcv.mtx.lock();
+        try {
+            return state;
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    /** {@code so_state} with the socket lock held by the caller. */
+    @GuardedBy("rcv.mtx")
+    public int stateLocked() {
+        rcv.mtx.assertOwned();
+        return state;
+    }
+
+    /** {@code so_options} (SO_* bits). Takes the socket lock. */
+    public int options() {
+        rcv.mtx.lock();
+        try {
+            return options;
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    /** Whether option bit {@code opt} (SO_REUSEADDR, SO_BROADCAST...) is on. Takes the socket lock. */
+    public boolean optionOn(int opt) {
+        return (options() & opt) != 0;
+    }
+
+    @GuardedBy("rcv.mtx")
+    void setOptionLocked(int opt, boolean on) {
+        rcv.mtx.assertOwned();
+        options = on ? options | opt : options & ~opt;
+    }
+
+    @GuardedBy("rcv.mtx")
+    int lingerLocked() {
+        rcv.mtx.assertOwned();
+        return linger;
+    }
+
+    @GuardedBy("rcv.mtx")
+    void setLingerLocked(int seconds) {
+        rcv.mtx.assertOwned();
+        linger = seconds;
+    }
+
+    /** Whether the last file reference is gone ({@code SS_NOFDREF}). Takes the socket lock. */
+    public boolean isClosed() {
+        return (state() & SS_NOFDREF) != 0;
+    }
+
+    @GuardedBy("rcv.mtx")
+    boolean isListeningLocked() {
+        rcv.mtx.assertOwned();
+        return (options & SocketConst.SO_ACCEPTCONN) != 0;
+    }
+
+    /** Sets or clears non-blocking mode ({@code SS_NBIO}, FIONBIO). */
+    public void setNbio(boolean on) {
+        rcv.mtx.lock();
+        try {
+            state = on ? state | SS_NBIO : state & ~SS_NBIO;
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    // ---- errors ---------------------------------------------------------------------------------
+
+    /**
+     * Records an asynchronous error for the next call ({@code so->so_error = e}) and wakes readers and
+     * writers. Caller holds no socket mutex.
+     */
+    public void setError(Errno e) {
+        rcv.mtx.lock();
+        try {
+            error = e;
+            rcv.sowakeup();
+        } finally {
+            rcv.mtx.unlock();
+        }
+        sowwakeup();
+    }
+
+    /** The pending error, or null. Caller holds the socket lock. */
+    @GuardedBy("rcv.mtx")
+    Errno errorLocked() {
+        rcv.mtx.assertOwned();
+        return error;
+    }
+
+    /** Takes and clears the pending error (SO_ERROR, and calls reporting it). Caller holds the socket lock. */
+    @GuardedBy("rcv.mtx")
+    Errno takeErrorLocked() {
+        rcv.mtx.assertOwned();
+        Errno e = error;
+        error = null;
+        return e;
+    }
+
+    /** Takes and clears the pending error. Takes the socket lock. */
+    public Errno takeError() {
+        rcv.mtx.lock();
+        try {
+            return takeErrorLocked();
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    // ---- wakeups ----------------------------------------------------------------------------------
+
+    /** Wakes readers, read knotes and selectors ({@code sorwakeup_locked}). Caller holds {@code rcv.mtx}. */
+    @GuardedBy("rcv.mtx")
+    public void sorwakeupLocked() {
+        rcv.sowakeup();
+    }
+
+    /** Wakes writers, write knotes and selectors. Caller holds {@code snd.mtx}. */
+    @GuardedBy("snd.mtx")
+    public void sowwakeupLocked() {
+        snd.sowakeup();
+    }
+
+    /** {@link #sorwakeupLocked} taking the receive mutex; caller holds no socket mutex. */
+    public void sorwakeup() {
+        rcv.mtx.lock();
+        try {
+            rcv.sowakeup();
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    /** {@link #sowwakeupLocked} taking the send mutex; caller holds no socket mutex. */
+    public void sowwakeup() {
+        snd.mtx.lock();
+        try {
+            snd.sowakeup();
+        } finally {
+            snd.mtx.unlock();
+        }
+    }
+
+    // ---- connection state up-calls (called by protocols, no socket mutex held) --------------------
+
+    /** The protocol started connecting ({@code soisconnecting}). */
+    public void soisconnecting() {
+        rcv.mtx.lock();
+        try {
+            state = (state & ~(SS_ISCONNECTED | SS_ISDISCONNECTING)) | SS_ISCONNECTING;
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    /**
+     * The connection is up ({@code soisconnected}). A socket on a listener's incomplete queue moves to
+     * the complete queue and the listener's accept waiters and knotes are woken; otherwise this socket's
+     * readers and writers are woken (a blocked connect returns).
+     */
+    public void soisconnected() {
+        rcv.mtx.lock();
+        try {
+            state = (state & ~(SS_ISCONNECTING | SS_ISDISCONNECTING | SS_ISCONFIRMING | SS_ISDISCONNECTED))
+                    | SS_ISCONNECTED;
+            rcv.sowakeup();
+        } finally {
+            rcv.mtx.unlock();
+        }
+        sowwakeup();
+        if (head != null) {
+            head.completeConnection(this);
+        }
+    }
+
+    /** Moves {@code so} from this listener's incomplete to its complete queue, if it is still there. */
+    private void completeConnection(Socket so) {
+        rcv.mtx.lock();
+        try {
+            if (so.qstate == SQ_INCOMP && incomp.remove(so)) {
+                comp.addLast(so);
+                so.qstate = SQ_COMP;
+                rcv.sowakeup();
+            }
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    /** The connection is closing ({@code soisdisconnecting}): no more receiving or sending. */
+    public void soisdisconnecting() {
+        rcv.mtx.lock();
+        try {
+            state = (state & ~SS_ISCONNECTING) | SS_ISDISCONNECTING;
+            rcv.setState(Sockbuf.SBS_CANTRCVMORE);
+            rcv.sowakeup();
+        } finally {
+            rcv.mtx.unlock();
+        }
+        socantsendmore();
+    }
+
+    /** The connection is gone ({@code soisdisconnected}): readers see EOF, writers EPIPE. */
+    public void soisdisconnected() {
+        rcv.mtx.lock();
+        try {
+            state = (state & ~(SS_ISCONNECTING | SS_ISCONNECTED | SS_ISDISCONNECTING)) | SS_ISDISCONNECTED;
+            rcv.setState(Sockbuf.SBS_CANTRCVMORE);
+            rcv.sowakeup();
+        } finally {
+            rcv.mtx.unlock();
+        }
+        socantsendmore();
+    }
+
+    /** No more data will arrive ({@code socantrcvmore}): readers get EOF after the queued data. */
+    public void socantrcvmore() {
+        rcv.mtx.lock();
+        try {
+            socantrcvmoreLocked();
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    /** {@link #socantrcvmore} with {@code rcv.mtx} held by the caller. */
+    @GuardedBy("rcv.mtx")
+    public void socantrcvmoreLocked() {
+        rcv.setState(Sockbuf.SBS_CANTRCVMORE);
+        rcv.sowakeup();
+    }
+
+    /** No more data may be sent ({@code socantsendmore}): writers get EPIPE. */
+    public void socantsendmore() {
+        snd.mtx.lock();
+        try {
+            snd.setState(Sockbuf.SBS_CANTSENDMORE);
+            snd.sowakeup();
+        } finally {
+            snd.mtx.unlock();
+        }
+    }
+
+    // ---- listen queues ----------------------------------------------------------------------------
+
+    /**
+     * Makes this socket a listener after the protocol agreed ({@code solisten_proto}); a negative or
+     * too large backlog becomes {@link SocketConst#SOMAXCONN}. Caller holds no socket mutex.
+     */
+    void solistenProto(int backlog) {
+        rcv.mtx.lock();
+        try {
+            qlimit = backlog < 0 || backlog > SocketConst.SOMAXCONN ? SocketConst.SOMAXCONN : backlog;
+            options |= SocketConst.SO_ACCEPTCONN;
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    /**
+     * A new connection for this listener ({@code sonewconn}): creates a socket of the same protocol
+     * with this one's options and buffer limits, attaches it, and queues it on the incomplete queue
+     * (or, when {@code connected}, the complete queue, waking accept). Returns null when this socket is
+     * not listening, the queue is over {@code 3/2} of the backlog, or the attach failed. Caller holds
+     * no socket mutex; the protocol may hold its own locks. Never sleeps.
+     */
+    public Socket sonewconn(boolean connected) {
+        int opts;
+        int rhi;
+        int shi;
+        rcv.mtx.lock();
+        try {
+            if (!isListeningLocked() || (state & SS_NOFDREF) != 0
+                    || incomp.size() + comp.size() > (3 * qlimit) / 2) {
+                return null;
+            }
+            opts = options & ~SocketConst.SO_ACCEPTCONN;
+            rhi = rcv.hiwat();
+        } finally {
+            rcv.mtx.unlock();
+        }
+        snd.mtx.lock();
+        try {
+            shi = snd.hiwat();
+        } finally {
+            snd.mtx.unlock();
+        }
+        Socket so = new Socket(domains, domain, proto, cred, this);
+        try {
+            proto.pru_attach(so, proto.protocol());
+            so.soreserve(shi, rhi);
+        } catch (ErrnoException e) {
+            so.sofree();
+            return null;
+        }
+        so.rcv.mtx.lock();
+        try {
+            so.options = opts;
+            if (connected) {
+                so.state |= SS_ISCONNECTED;
+            }
+        } finally {
+            so.rcv.mtx.unlock();
+        }
+        rcv.mtx.lock();
+        try {
+            if (!isListeningLocked() || (state & SS_NOFDREF) != 0) {
+                so.qstate = 0;
+            } else if (connected) {
+                comp.addLast(so);
+                so.qstate = SQ_COMP;
+                rcv.sowakeup();
+            } else {
+                incomp.addLast(so);
+                so.qstate = SQ_INCOMP;
+            }
+        } finally {
+            rcv.mtx.unlock();
+        }
+        if (so.qstateOfHead() == 0) {
+            so.sofree();
+            return null;
+        }
+        return so;
+    }
+
+    private int qstateOfHead() {
+        head.rcv.mtx.lock();
+        try {
+            return qstate;
+        } finally {
+            head.rcv.mtx.unlock();
+        }
+    }
+
+    /**
+     * Takes the first complete connection ({@code accept}'s dequeue). Blocks unless non-blocking mode
+     * or {@code dontwait}. Caller holds no socket mutex; may sleep.
+     *
+     * @throws ErrnoException EINVAL if not listening, EAGAIN (non-blocking or SO_RCVTIMEO expired),
+     *     EBADF if closed meanwhile, EINTR, or a pending socket error
+     */
+    Socket soaccept(boolean dontwait) throws ErrnoException {
+        rcv.mtx.lock();
+        try {
+            long deadline = rcv.deadline();
+            while (true) {
+                if ((state & SS_NOFDREF) != 0) {
+                    throw new ErrnoException(Errno.EBADF, "listening socket closed");
+                }
+                if (!isListeningLocked()) {
+                    throw new ErrnoException(Errno.EINVAL, "accept on a socket that is not listening");
+                }
+                Errno e = takeErrorLocked();
+                if (e != null) {
+                    throw new ErrnoException(e);
+                }
+                Socket so = comp.pollFirst();
+                if (so != null) {
+                    so.qstate = 0;
+                    return so;
+                }
+                if (dontwait || (state & SS_NBIO) != 0) {
+                    throw new ErrnoException(Errno.EAGAIN, "no connection to accept");
+                }
+                rcv.sbwait(deadline);
+            }
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    /** Complete connections waiting for accept ({@code so_qlen}). Caller holds the socket lock. */
+    @GuardedBy("rcv.mtx")
+    int qlenLocked() {
+        rcv.mtx.assertOwned();
+        return comp.size();
+    }
+
+    /** Takes every queued connection off a listener being closed. Caller holds no socket mutex. */
+    private List<Socket> drainQueues() {
+        List<Socket> out = new ArrayList<>();
+        rcv.mtx.lock();
+        try {
+            for (Socket so : incomp) {
+                so.qstate = 0;
+                out.add(so);
+            }
+            for (Socket so : comp) {
+                so.qstate = 0;
+                out.add(so);
+            }
+            incomp.clear();
+            comp.clear();
+            options &= ~SocketConst.SO_ACCEPTCONN;
+        } finally {
+            rcv.mtx.unlock();
+        }
+        return out;
+    }
+
+    // ---- limits -----------------------------------------------------------------------------------
+
+    /** Sets both buffer sizes ({@code soreserve}), each under its own mutex. */
+    public void soreserve(int sndcc, int rcvcc) throws ErrnoException {
+        snd.mtx.lock();
+        try {
+            snd.sbreserve(sndcc);
+        } finally {
+            snd.mtx.unlock();
+        }
+        rcv.mtx.lock();
+        try {
+            rcv.sbreserve(rcvcc);
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    // ---- teardown -------------------------------------------------------------------------------
+
+    /**
+     * Closes the socket when its last file reference goes ({@code soclose}): aborts queued
+     * connections of a listener, disconnects, tells the protocol, marks {@code SS_NOFDREF} and wakes
+     * every thread blocked on it (they return EBADF), then frees it. Caller holds no lock; may sleep
+     * for SO_LINGER. Idempotent.
+     */
+    public void soclose() {
+        rcv.mtx.lock();
+        try {
+            if ((state & SS_NOFDREF) != 0) {
+                return;
+            }
+            state |= SS_NOFDREF;
+            rcv.sowakeup();
+        } finally {
+            rcv.mtx.unlock();
+        }
+        sowwakeup();
+        for (Socket so : drainQueues()) {
+            so.soabort();
+        }
+        boolean giant = SoGiant.pickup();
+        try {
+            if ((state() & (SS_ISCONNECTED | SS_ISCONNECTING)) != 0) {
+                try {
+                    proto.pru_disconnect(this);
+                } catch (ErrnoException notConnectedAnyMore) {
+                    // raced with the peer's disconnect: nothing left to tear down
+                }
+            }
+            proto.pru_close(this);
+        } finally {
+            SoGiant.drop(giant);
+        }
+        sofree();
+    }
+
+    /** Drops a connection still on a listen queue ({@code soabort}). */
+    void soabort() {
+        boolean giant = SoGiant.pickup();
+        try {
+            proto.pru_abort(this);
+        } finally {
+            SoGiant.drop(giant);
+        }
+        rcv.mtx.lock();
+        try {
+            state |= SS_NOFDREF;
+        } finally {
+            rcv.mtx.unlock();
+        }
+        sofree();
+    }
+
+    /** Detaches the protocol and discards both buffers ({@code sofree}); counts the discarded data. */
+    void sofree() {
+        boolean giant = SoGiant.pickup();
+        try {
+            proto.pru_detach(this);
+        } finally {
+            SoGiant.drop(giant);
+        }
+        flushBuffers();
+        domains.freed.inc();
+    }
+
+    /** Frees a socket whose attach failed: nothing was attached, so no detach. */
+    void sofreeUnattached() {
+        flushBuffers();
+        domains.freed.inc();
+    }
+
+    private void flushBuffers() {
+        rcv.mtx.lock();
+        try {
+            rcv.setState(Sockbuf.SBS_CANTRCVMORE);
+            rcv.sbflush();
+            rcv.sowakeup();
+        } finally {
+            rcv.mtx.unlock();
+        }
+        snd.mtx.lock();
+        try {
+            snd.setState(Sockbuf.SBS_CANTSENDMORE);
+            snd.sbflush();
+            snd.sowakeup();
+        } finally {
+            snd.mtx.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Socket[" + domain.name() + " " + proto.name() + " @" + Integer.toHexString(System.identityHashCode(this)) + "]";
+    }
+}
