@@ -336,6 +336,26 @@ public final class Socket {
         socantsendmore();
     }
 
+    /** A datagram socket's default destination went away: it is no longer connected. */
+    public void clearConnected() {
+        rcv.mtx.lock();
+        try {
+            state &= ~SS_ISCONNECTED;
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    /** Whether the sending side is shut and its buffer empty. Takes the send mutex. */
+    boolean sndShut() {
+        snd.mtx.lock();
+        try {
+            return (snd.state() & Sockbuf.SBS_CANTSENDMORE) != 0 && snd.records() == 0;
+        } finally {
+            snd.mtx.unlock();
+        }
+    }
+
     /** No more data will arrive ({@code socantrcvmore}): readers get EOF after the queued data. */
     public void socantrcvmore() {
         rcv.mtx.lock();
