@@ -1,6 +1,8 @@
 package org.smpnet.socket;
 
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.smpnet.kern.File;
 import java.util.Objects;
 
 /**
@@ -12,7 +14,7 @@ import java.util.Objects;
  * consumed. Messages that hold references ({@link Rights}) must be {@link #dispose()}d when discarded
  * instead of delivered (FreeBSD {@code dom_dispose}/{@code unp_dispose}).
  */
-public sealed interface Cmsg permits Cmsg.Data, Cmsg.Creds {
+public sealed interface Cmsg permits Cmsg.Data, Cmsg.Creds, Cmsg.Rights {
     /** {@code cmsg_level}. */
     int level();
 
@@ -98,5 +100,91 @@ public sealed interface Cmsg permits Cmsg.Data, Cmsg.Creds {
         public int dataLength() {
             return 84;
         }
+    }
+
+    /**
+     * {@code SCM_RIGHTS} in flight: files with one open reference each ({@link File#holdOpen}), taken
+     * when the sender's descriptors were internalized. Delivery hands the references to the receiver
+     * ({@link #take}); discarding the message ({@link #dispose}) drops them, closing files nobody else
+     * has open. Exactly one of the two happens, once.
+     */
+    final class Rights implements Cmsg {
+        private final List<File> files;
+        private final AtomicBoolean done = new AtomicBoolean();
+
+        /** Takes ownership of one open reference on each file. */
+        public Rights(List<File> files) {
+            this.files = List.copyOf(files);
+        }
+
+        @Override
+        public int level() {
+            return SocketConst.SOL_SOCKET;
+        }
+
+        @Override
+        public int type() {
+            return SocketConst.SCM_RIGHTS;
+        }
+
+        /** One {@code int} descriptor per file, as the receiver sees it. */
+        @Override
+        public int dataLength() {
+            return 4 * files.size();
+        }
+
+        public int count() {
+            return files.size();
+        }
+
+        /**
+         * Hands the files and their open references to the caller (the receiver installs them).
+         *
+         * @throws IllegalStateException if already taken or disposed
+         */
+        public List<File> take() {
+            if (!done.compareAndSet(false, true)) {
+                throw new IllegalStateException("SCM_RIGHTS message already delivered or disposed");
+            }
+            return files;
+        }
+
+        @Override
+        public void dispose() {
+            if (done.compareAndSet(false, true)) {
+                for (File f : files) {
+                    f.dropOpen();
+                }
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "Rights" + files;
+        }
+    }
+
+    /** A user-level SCM_RIGHTS message naming descriptors, for sendmsg (level SOL_SOCKET). */
+    static Data rightsOf(int... fds) {
+        byte[] b = new byte[4 * fds.length];
+        for (int i = 0; i < fds.length; i++) {
+            System.arraycopy(Sockopt.intBytes(fds[i]), 0, b, 4 * i, 4);
+        }
+        return new Data(SocketConst.SOL_SOCKET, SocketConst.SCM_RIGHTS, b);
+    }
+
+    /** The descriptors of a user-level SCM_RIGHTS {@link Data} message. */
+    static int[] fdsOf(Data d) {
+        byte[] b = d.data();
+        int[] fds = new int[b.length / 4];
+        for (int i = 0; i < fds.length; i++) {
+            fds[i] = (b[4 * i] & 0xff) | (b[4 * i + 1] & 0xff) << 8 | (b[4 * i + 2] & 0xff) << 16 | (b[4 * i + 3] & 0xff) << 24;
+        }
+        return fds;
+    }
+
+    /** A user-level SCM_RIGHTS message for {@code fds} (what {@code CMSG_DATA} would hold). */
+    static Cmsg rights(int... fds) {
+        return rightsOf(fds);
     }
 }

@@ -26,6 +26,7 @@ import org.smpnet.net.Sockaddr;
 public final class Domains {
     private final String vnetName;
     private final Map<Integer, Domain> byFamily = new ConcurrentHashMap<>();
+    private final Unp unp;
 
     /** Sockets created / freed in this Vnet. */
     final Counter created = new Counter();
@@ -42,6 +43,8 @@ public final class Domains {
     /** A registry with the UNIX domain; counters go under {@code kern.ipc} of {@code sysctl} when not null. */
     public Domains(String vnetName, Sysctl sysctl) {
         this.vnetName = Objects.requireNonNull(vnetName, "vnetName");
+        this.unp = new Unp(this);
+        register(unp.domain());
         if (sysctl != null) {
             sysctl.addProc("kern.ipc.numopensockets", "Number of open sockets", this::openSockets);
             sysctl.addCounter("kern.ipc.sbdrop_bytes", "Bytes discarded from socket buffers", sbDropBytes);

@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.smpnet.kern.Cv;
 import org.smpnet.kern.Errno;
+import org.smpnet.kern.KnList;
+import org.smpnet.kern.SelInfo;
 import org.smpnet.kern.ErrnoException;
 import org.smpnet.kern.Mtx;
 import org.smpnet.kern.Sx;
@@ -47,6 +49,10 @@ public final class Sockbuf {
     final Sx sx;
     private final Cv cv;
     private final boolean receive;
+    /** Knotes of this direction (EVFILT_READ on so_rcv, EVFILT_WRITE on so_snd), guarded by {@link #mtx}. */
+    final KnList knlist;
+    /** Selectors of this direction, guarded by {@link #mtx}. */
+    final SelInfo sel;
 
     @GuardedBy("mtx") private Record head;
     @GuardedBy("mtx") private Record tail;
@@ -72,6 +78,8 @@ public final class Sockbuf {
         this.mtx = new Mtx(receive ? "so_rcv" : "so_snd", "sockbuf");
         this.sx = new Sx(receive ? "so_rcv_sx" : "so_snd_sx", "sbsx");
         this.cv = mtx.newCondition();
+        this.knlist = new KnList(mtx);
+        this.sel = new SelInfo(mtx);
         mtx.lock();
         try {
             lowat = receive ? 1 : Mbuf.MCLBYTES;
@@ -290,6 +298,24 @@ public final class Sockbuf {
         appendData(r, m);
         sbcheckIf();
         return true;
+    }
+
+    /**
+     * Appends a record without a space check: data forwarded by a protocol that already accounted for
+     * it (the UNIX-domain stream pump). A stream record without control merges into the last run.
+     * Consumes both. Caller holds {@link #mtx}.
+     */
+    @GuardedBy("mtx")
+    void sbappendUnchecked(Mbuf m, List<Cmsg> control, boolean eor) {
+        mtx.assertOwned();
+        if (!eor && (control == null || control.isEmpty())) {
+            sbappend(m);
+            return;
+        }
+        Record r = new Record(null, control, eor);
+        link(r);
+        appendData(r, m);
+        sbcheckIf();
     }
 
     @GuardedBy("mtx")
@@ -547,6 +573,8 @@ public final class Sockbuf {
         mtx.assertOwned();
         wakeups++;
         cv.signalAll();
+        sel.wakeup();
+        knlist.knote(0);
     }
 
     // ---- I/O serialisation ------------------------------------------------------------------

@@ -22,8 +22,9 @@ import org.smpnet.kern.ErrnoException;
  *   <li>(c) the listening head's socket lock: this socket's {@code qstate} while on its queues;</li>
  *   <li>(d) the protocol: {@link #pcb()} (volatile; set by {@code pru_attach}).</li>
  * </ul>
- * The socket lock and the send buffer's mutex are never held together; up-calls that change both take
- * them one after the other. Nothing here sleeps while holding a mutex except in {@link Sockbuf#sbwait}.
+ * Order: the send buffer's mutex may be held while taking the socket lock (sosend's checks, write
+ * filters), never the reverse; up-calls that change both take them one after the other. Nothing here
+ * sleeps while holding a mutex except in {@link Sockbuf#sbwait}, which releases its own.
  */
 public final class Socket {
     // so_state
@@ -333,6 +334,26 @@ public final class Socket {
             rcv.mtx.unlock();
         }
         socantsendmore();
+    }
+
+    /** A datagram socket's default destination went away: it is no longer connected. */
+    public void clearConnected() {
+        rcv.mtx.lock();
+        try {
+            state &= ~SS_ISCONNECTED;
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    /** Whether the sending side is shut and its buffer empty. Takes the send mutex. */
+    boolean sndShut() {
+        snd.mtx.lock();
+        try {
+            return (snd.state() & Sockbuf.SBS_CANTSENDMORE) != 0 && snd.records() == 0;
+        } finally {
+            snd.mtx.unlock();
+        }
     }
 
     /** No more data will arrive ({@code socantrcvmore}): readers get EOF after the queued data. */

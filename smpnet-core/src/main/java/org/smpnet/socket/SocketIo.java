@@ -1,0 +1,433 @@
+package org.smpnet.socket;
+
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.util.ArrayList;
+import java.util.List;
+import org.smpnet.kern.Errno;
+import org.smpnet.kern.ErrnoException;
+import org.smpnet.net.Mbuf;
+import org.smpnet.net.Sockaddr;
+
+import static org.smpnet.socket.SocketConst.MSG_CTRUNC;
+import static org.smpnet.socket.SocketConst.MSG_DONTWAIT;
+import static org.smpnet.socket.SocketConst.MSG_EOF;
+import static org.smpnet.socket.SocketConst.MSG_EOR;
+import static org.smpnet.socket.SocketConst.MSG_OOB;
+import static org.smpnet.socket.SocketConst.MSG_PEEK;
+import static org.smpnet.socket.SocketConst.MSG_TRUNC;
+import static org.smpnet.socket.SocketConst.MSG_WAITALL;
+import static org.smpnet.socket.SocketConst.PR_ATOMIC;
+import static org.smpnet.socket.SocketConst.PR_CONNREQUIRED;
+import static org.smpnet.socket.SocketConst.PR_WANTRCVD;
+
+/**
+ * {@code sosend} and {@code soreceive} ({@code sosend_generic}, {@code soreceive_generic}) for stream,
+ * datagram and record sockets.
+ *
+ * <p>Locking: each call serialises on the buffer's I/O sx ({@link Sockbuf#sblock}, class "sbsx"), then
+ * checks and changes the buffer under its mutex ("sockbuf"), which it releases around protocol calls;
+ * protocol calls run under Giant when {@code net.mpsafenet=0}. The caller holds no lock. Both may
+ * sleep (buffer space, data, the sx) unless non-blocking; a close of the socket by another thread
+ * wakes them with EBADF.
+ */
+public final class SocketIo {
+    private SocketIo() {}
+
+    /**
+     * Sends {@code msg}'s data (and control) on {@code so}. Returns the bytes accepted: all of them,
+     * or fewer when a non-blocking, timed-out or interrupted stream send had already sent some.
+     * Consumes the control list (it is disposed when not sent).
+     *
+     * @throws ErrnoException EBADF (closed), EPIPE (sending side shut), ENOTCONN/EDESTADDRREQ,
+     *     EMSGSIZE (datagram larger than the send buffer), EAGAIN (would block / SO_SNDTIMEO), EINTR,
+     *     a pending socket error, or the protocol's error
+     */
+    public static int sosend(Socket so, Msghdr msg, int flags) throws ErrnoException {
+        List<Cmsg> control = msg.control;
+        msg.control = null;
+        return sosend0(so, msg.name, msg.buf, msg.off, msg.len, control, flags);
+    }
+
+    private static int sosend0(Socket so, Sockaddr addr, byte[] b, int off, int len, List<Cmsg> control, int flags)
+            throws ErrnoException {
+        Protosw pr = so.proto;
+        boolean atomic = (pr.flags() & PR_ATOMIC) != 0;
+        boolean dontwait = (flags & MSG_DONTWAIT) != 0 || (so.state() & Socket.SS_NBIO) != 0;
+        int clen = Cmsg.spaceOf(control);
+        Sockbuf sb = so.snd;
+        List<Cmsg> pending = control;
+        int sent = 0;
+        try {
+            sb.sblock(dontwait);
+        } catch (ErrnoException e) {
+            Cmsg.disposeAll(pending);
+            throw e;
+        }
+        try {
+            long deadline = -1;
+            do {
+                int chunk;
+                sb.mtx.lock();
+                try {
+                    if (deadline < 0) {
+                        deadline = sb.deadline();
+                    }
+                    int space;
+                    while (true) {
+                        checkSendable(so, sb, addr, len, pending != null);
+                        if (atomic && len + clen > sb.hiwat()) {
+                            throw new ErrnoException(Errno.EMSGSIZE, len + " bytes, send buffer " + sb.hiwat());
+                        }
+                        space = sb.sbspace();
+                        int resid = len - sent;
+                        if (space >= resid + clen || !(atomic || space < sb.lowat() || space < clen)) {
+                            break;
+                        }
+                        if (dontwait) {
+                            if (sent > 0) {
+                                return sent;
+                            }
+                            throw new ErrnoException(Errno.EAGAIN, "send buffer full");
+                        }
+                        try {
+                            sb.sbwait(deadline);
+                        } catch (ErrnoException e) {
+                            if (sent > 0) {
+                                return sent;
+                            }
+                            throw e;
+                        }
+                    }
+                    chunk = atomic ? len : Math.min(len - sent, Math.max(0, space - clen));
+                } finally {
+                    sb.mtx.unlock();
+                }
+                Mbuf m = copyin(b, off + sent, chunk, atomic);
+                int prflags = 0;
+                if ((flags & MSG_OOB) != 0) {
+                    prflags |= SocketConst.PRUS_OOB;
+                }
+                if ((flags & MSG_EOF) != 0 && sent + chunk == len) {
+                    prflags |= SocketConst.PRUS_EOF;
+                }
+                if (sent + chunk < len) {
+                    prflags |= SocketConst.PRUS_MORETOCOME;
+                }
+                List<Cmsg> c = pending;
+                pending = null;
+                clen = 0;
+                boolean giant = SoGiant.pickup();
+                try {
+                    pr.pru_send(so, prflags, m, addr, c);
+                } finally {
+                    SoGiant.drop(giant);
+                }
+                sent += chunk;
+            } while (sent < len);
+            return sent;
+        } finally {
+            Cmsg.disposeAll(pending);
+            sb.sbunlock();
+        }
+    }
+
+    @GuardedBy("sb.mtx")
+    private static void checkSendable(Socket so, Sockbuf sb, Sockaddr addr, int len, boolean hasControl)
+            throws ErrnoException {
+        if ((sb.state() & Sockbuf.SBS_CANTSENDMORE) != 0) {
+            throw new ErrnoException(so.isClosed() ? Errno.EBADF : Errno.EPIPE, "sending side shut");
+        }
+        Errno e = so.takeError();
+        if (e != null) {
+            throw new ErrnoException(e);
+        }
+        int state = so.state();
+        if ((state & Socket.SS_NOFDREF) != 0) {
+            throw new ErrnoException(Errno.EBADF, "socket closed");
+        }
+        if ((state & Socket.SS_ISCONNECTED) == 0) {
+            if ((so.proto.flags() & PR_CONNREQUIRED) != 0) {
+                if ((state & Socket.SS_ISCONFIRMING) == 0 && !(len == 0 && hasControl)) {
+                    throw new ErrnoException(Errno.ENOTCONN, "send on unconnected " + so.proto.name());
+                }
+            } else if (addr == null) {
+                throw new ErrnoException(Errno.EDESTADDRREQ, "send without a destination on " + so.proto.name());
+            }
+        }
+    }
+
+    /** Copies user data into a packet chain ({@code m_uiotombuf}); a zero-length datagram is one empty mbuf. */
+    private static Mbuf copyin(byte[] b, int off, int len, boolean atomic) throws ErrnoException {
+        if (len == 0) {
+            return atomic ? Mbuf.gethdr(Mbuf.M_WAITOK, Mbuf.MT_DATA) : null;
+        }
+        Mbuf m = Mbuf.devget(b, off, len, Mbuf.M_WAITOK);
+        if (m == null) {
+            throw new ErrnoException(Errno.ENOBUFS, "no mbufs for " + len + " bytes");
+        }
+        return m;
+    }
+
+    /**
+     * Receives into {@code msg}'s buffer from {@code so}: one datagram or record (its address into
+     * {@code msg.name}, control into {@code msg.control}, MSG_TRUNC/MSG_CTRUNC/MSG_EOR into
+     * {@code msg.flags}), or stream bytes up to the buffer length (or all of it with MSG_WAITALL, short
+     * only at EOF, error, timeout or signal). Returns the bytes copied; 0 at end of stream.
+     * MSG_PEEK leaves the data queued and returns no rights.
+     *
+     * @throws ErrnoException EBADF (closed), ENOTCONN, EAGAIN (would block / SO_RCVTIMEO with no data),
+     *     EINTR, EOPNOTSUPP for MSG_OOB, or a pending socket error
+     */
+    public static int soreceive(Socket so, Msghdr msg, int flags) throws ErrnoException {
+        if ((flags & MSG_OOB) != 0) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, "no out-of-band data on " + so.proto.name());
+        }
+        msg.name = null;
+        msg.control = null;
+        msg.flags = 0;
+        boolean dontwait = (flags & MSG_DONTWAIT) != 0 || (so.state() & Socket.SS_NBIO) != 0;
+        Sockbuf sb = so.rcv;
+        sb.sblock(dontwait);
+        try {
+            return so.type() == SocketConst.SOCK_STREAM
+                    ? receiveStream(so, msg, flags, dontwait)
+                    : receiveRecord(so, msg, flags, dontwait);
+        } finally {
+            sb.sbunlock();
+        }
+    }
+
+    /** Waits until the first record is there; returns false at EOF. Caller holds so.rcv.mtx. */
+    @GuardedBy("so.rcv.mtx")
+    private static boolean awaitRecord(Socket so, int len, boolean dontwait, long deadline, int want)
+            throws ErrnoException {
+        while (true) {
+            int state = so.stateLocked();
+            if ((state & Socket.SS_NOFDREF) != 0) {
+                throw new ErrnoException(Errno.EBADF, "socket closed");
+            }
+            Sockbuf.Record r = so.rcv.first();
+            if (r != null && (want <= 0 || so.rcv.cc() >= want || r.control != null || r.next != null)) {
+                return true;
+            }
+            if (so.errorLocked() != null) {
+                if (r != null) {
+                    return true;
+                }
+                throw new ErrnoException(so.takeErrorLocked());
+            }
+            if ((so.rcv.state() & Sockbuf.SBS_CANTRCVMORE) != 0) {
+                return r != null;
+            }
+            if (r == null && (so.proto.flags() & PR_CONNREQUIRED) != 0
+                    && (state & (Socket.SS_ISCONNECTED | Socket.SS_ISCONNECTING)) == 0) {
+                throw new ErrnoException(Errno.ENOTCONN, "receive on unconnected " + so.proto.name());
+            }
+            if (len == 0) {
+                return false;
+            }
+            if (dontwait) {
+                if (r != null) {
+                    return true;
+                }
+                throw new ErrnoException(Errno.EAGAIN, "no data");
+            }
+            try {
+                so.rcv.sbwait(deadline);
+            } catch (ErrnoException timedOut) {
+                if (so.rcv.first() != null && timedOut.errno() == Errno.EAGAIN) {
+                    return true;
+                }
+                throw timedOut;
+            }
+        }
+    }
+
+    private static int receiveRecord(Socket so, Msghdr msg, int flags, boolean dontwait)
+            throws ErrnoException {
+        boolean peek = (flags & MSG_PEEK) != 0;
+        int n;
+        List<Cmsg> control = null;
+        so.rcv.mtx.lock();
+        try {
+            if (!awaitRecord(so, msg.len, dontwait, so.rcv.deadline(), 0)) {
+                return 0;
+            }
+            Sockbuf.Record r = so.rcv.first();
+            msg.name = r.addr;
+            if (!peek) {
+                control = so.rcv.takeControl(r);
+            }
+            n = Math.min(msg.len, r.len);
+            copyOut(r, 0, msg.buf, msg.off, n);
+            if (r.len > msg.len) {
+                msg.flags |= MSG_TRUNC;
+            }
+            if (r.eor && so.type() == SocketConst.SOCK_SEQPACKET) {
+                msg.flags |= MSG_EOR;
+            }
+            if (!peek) {
+                so.rcv.sbdroprecord();
+            }
+        } finally {
+            so.rcv.mtx.unlock();
+        }
+        deliverControl(msg, control);
+        if (!peek) {
+            rcvd(so, flags);
+        }
+        return n;
+    }
+
+    private static int receiveStream(Socket so, Msghdr msg, int flags, boolean dontwait)
+            throws ErrnoException {
+        boolean peek = (flags & MSG_PEEK) != 0;
+        boolean waitall = (flags & MSG_WAITALL) != 0 && !peek && !dontwait;
+        int copied = 0;
+        List<Cmsg> control = null;
+        long deadline = -1;
+        try {
+            while (true) {
+                boolean stop;
+                so.rcv.mtx.lock();
+                try {
+                    if (deadline < 0) {
+                        deadline = so.rcv.deadline();
+                    }
+                    int resid = msg.len - copied;
+                    int want = waitall ? Math.min(resid, so.rcv.hiwat()) : Math.min(resid, so.rcv.lowat());
+                    boolean have;
+                    try {
+                        have = awaitRecord(so, resid, dontwait || copied > 0 && !waitall, deadline, want);
+                    } catch (ErrnoException e) {
+                        if (copied > 0) {
+                            return copied;
+                        }
+                        throw e;
+                    }
+                    if (!have) {
+                        return copied;
+                    }
+                    Taken taken = new Taken();
+                    copied += copyStream(so, msg, copied, peek, taken);
+                    if (taken.control != null) {
+                        control = taken.control;
+                    }
+                    stop = !waitall || copied == msg.len || (so.rcv.state() & Sockbuf.SBS_CANTRCVMORE) != 0
+                            || so.errorLocked() != null || so.rcv.first() != null && so.rcv.first().control != null;
+                } finally {
+                    so.rcv.mtx.unlock();
+                }
+                if (!peek) {
+                    rcvd(so, flags);
+                }
+                if (stop) {
+                    return copied;
+                }
+            }
+        } finally {
+            deliverControl(msg, control);
+        }
+    }
+
+    /** Control messages {@link #copyStream} took out of the buffer for its caller. */
+    private static final class Taken {
+        List<Cmsg> control;
+    }
+
+    /**
+     * Copies stream data from the front of the buffer into the message, stopping before a record that
+     * carries control unless it is the first thing read. Caller holds so.rcv.mtx. Returns bytes copied.
+     */
+        @GuardedBy("so.rcv.mtx")
+    private static int copyStream(Socket so, Msghdr msg, int at, boolean peek, Taken taken) {
+        int copied = 0;
+        int skip = 0;
+        for (Sockbuf.Record r = so.rcv.first(); r != null && at + copied < msg.len; ) {
+            if (r.control != null) {
+                if (copied > 0 || at > 0) {
+                    break;
+                }
+                if (!peek) {
+                    taken.control = so.rcv.takeControl(r);
+                }
+            }
+            int n = Math.min(msg.len - at - copied, r.len - skip);
+            copyOut(r, skip, msg.buf, msg.off + at + copied, n);
+            copied += n;
+            if (peek) {
+                skip += n;
+                if (skip == r.len) {
+                    r = r.next;
+                    skip = 0;
+                }
+            } else {
+                Sockbuf.Record next = r.next;
+                boolean whole = n == r.len;
+                so.rcv.sbdropFirst(n);
+                if (!whole) {
+                    break;
+                }
+                if (so.rcv.first() == r) {
+                    if (r.len == 0 && next == null) {
+                        break;
+                    }
+                    if (r.len == 0) {
+                        so.rcv.sbdroprecord();
+                    }
+                }
+                r = so.rcv.first();
+            }
+        }
+        return copied;
+    }
+
+    /** Copies {@code n} bytes of a record's data starting {@code skip} bytes in. */
+    static void copyOut(Sockbuf.Record r, int skip, byte[] dst, int off, int n) {
+        Mbuf m = r.m;
+        while (m != null && skip >= m.len()) {
+            skip -= m.len();
+            m = m.next();
+        }
+        while (n > 0 && m != null) {
+            int k = Math.min(n, m.len() - skip);
+            System.arraycopy(m.data(), m.dataOff() + skip, dst, off, k);
+            off += k;
+            n -= k;
+            skip = 0;
+            m = m.next();
+        }
+    }
+
+    /** Hands received control to the caller within its {@code controlSpace}; disposes the rest (MSG_CTRUNC). */
+    private static void deliverControl(Msghdr msg, List<Cmsg> control) {
+        if (control == null || control.isEmpty()) {
+            return;
+        }
+        List<Cmsg> keep = new ArrayList<>();
+        int room = msg.controlSpace;
+        for (Cmsg c : control) {
+            if (c.space() <= room) {
+                keep.add(c);
+                room -= c.space();
+            } else {
+                c.dispose();
+                msg.flags |= MSG_CTRUNC;
+            }
+        }
+        msg.control = keep.isEmpty() ? null : List.copyOf(keep);
+    }
+
+    /** Tells a PR_WANTRCVD protocol that data was taken ({@code pru_rcvd}). Caller holds no mutex. */
+    private static void rcvd(Socket so, int flags) throws ErrnoException {
+        if ((so.proto.flags() & PR_WANTRCVD) == 0) {
+            return;
+        }
+        boolean giant = SoGiant.pickup();
+        try {
+            so.proto.pru_rcvd(so, flags);
+        } finally {
+            SoGiant.drop(giant);
+        }
+    }
+}

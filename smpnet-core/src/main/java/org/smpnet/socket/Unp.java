@@ -1,0 +1,597 @@
+package org.smpnet.socket;
+
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.smpnet.kern.Counter;
+import org.smpnet.kern.Errno;
+import org.smpnet.kern.ErrnoException;
+import org.smpnet.kern.Mtx;
+import org.smpnet.net.Mbuf;
+import org.smpnet.net.Sockaddr;
+
+import static org.smpnet.socket.SocketConst.PR_ADDR;
+import static org.smpnet.socket.SocketConst.PR_ATOMIC;
+import static org.smpnet.socket.SocketConst.PR_CONNREQUIRED;
+import static org.smpnet.socket.SocketConst.PR_RIGHTS;
+import static org.smpnet.socket.SocketConst.PR_WANTRCVD;
+import static org.smpnet.socket.SocketConst.SOCK_DGRAM;
+import static org.smpnet.socket.SocketConst.SOCK_SEQPACKET;
+import static org.smpnet.socket.SocketConst.SOCK_STREAM;
+
+/**
+ * UNIX-domain sockets of one Vnet ({@code uipc_usrreq.c}): stream, datagram and seqpacket protocols,
+ * the name space of bound paths (a map, no host file system), connections and socketpairs, and
+ * SCM_RIGHTS / SCM_CREDS passing.
+ *
+ * <p>Data path. Datagrams go straight into the receiver's {@code so_rcv} ({@code ENOBUFS} when it is
+ * full, as BSD). Stream and seqpacket data is first queued in the sender's {@code so_snd}, whose space
+ * gives the sender its flow control, blocking and EVFILT_WRITE state with no mirrored counters; the
+ * pump ({@link #pump}) then moves what fits into the peer's {@code so_rcv}, at send time and again
+ * when the reader takes data ({@code pru_rcvd}). At disconnect whatever is still queued is moved
+ * regardless of space, so nothing sent before a close is lost.
+ *
+ * <p>Locking key: {@link #link} ("unp_link", class "unp_link", FreeBSD's {@code UNP_LINK} lock) guards
+ * the name space and every {@link UnpCb}'s {@code addr}, {@code conn}, {@code refs} and {@code peercred}.
+ * Order: sbsx → unp_link → sockbuf; socket-buffer mutexes are taken one at a time under it. Never
+ * sleeps while holding it.
+ *
+ * <p>Known limit: a socket passed in flight over itself (a descriptor cycle) is not garbage collected
+ * as FreeBSD's {@code unp_gc} would; such cycles are bounded by the receive buffers' space and
+ * counted in {@code inflight}.
+ */
+final class Unp {
+    private final Domains domains;
+    final Mtx link = new Mtx("unp_link", "unp_link");
+    @GuardedBy("link") private final Map<String, UnpCb> names = new HashMap<>();
+    private final Domain domain;
+    /** Files in flight in SCM_RIGHTS messages sent in this Vnet (sent, not yet delivered or disposed). */
+    final Counter rightsSent = new Counter();
+
+    Unp(Domains domains) {
+        this.domains = domains;
+        this.domain = new Domain(Sockaddr.AF_UNIX, "local");
+        domain.add(new Proto(SOCK_STREAM, PR_CONNREQUIRED | PR_WANTRCVD | PR_RIGHTS, "unix stream"));
+        domain.add(new Proto(SOCK_DGRAM, PR_ATOMIC | PR_ADDR | PR_RIGHTS, "unix dgram"));
+        domain.add(new Proto(SOCK_SEQPACKET, PR_ATOMIC | PR_ADDR | PR_CONNREQUIRED | PR_WANTRCVD | PR_RIGHTS,
+                "unix seqpacket"));
+    }
+
+    Domain domain() {
+        return domain;
+    }
+
+    /** The protocol control block of a UNIX socket ({@code struct unpcb}); fields guarded by {@link Unp#link}. */
+    static final class UnpCb {
+        final Socket so;
+        Sockaddr.Un addr;
+        UnpCb conn;
+        /** Datagram sockets connected to this one. */
+        final List<UnpCb> refs = new ArrayList<>();
+        Ucred peercred;
+        boolean detached;
+
+        UnpCb(Socket so) {
+            this.so = so;
+        }
+    }
+
+    static UnpCb cb(Socket so) throws ErrnoException {
+        Object p = so.pcb();
+        if (p instanceof UnpCb u) {
+            return u;
+        }
+        throw new ErrnoException(Errno.EINVAL, "socket has no UNIX-domain control block");
+    }
+
+    private static final Sockaddr.Un NONAME = new Sockaddr.Un("");
+
+    /** One UNIX-domain protocol; the behaviour differs by type. */
+    final class Proto implements Protosw {
+        private final int type;
+        private final int flags;
+        private final String name;
+
+        Proto(int type, int flags, String name) {
+            this.type = type;
+            this.flags = flags;
+            this.name = name;
+        }
+
+        @Override
+        public int type() {
+            return type;
+        }
+
+        @Override
+        public int protocol() {
+            return 0;
+        }
+
+        @Override
+        public int flags() {
+            return flags;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public void pru_attach(Socket so, int proto) throws ErrnoException {
+            if (proto != 0) {
+                throw new ErrnoException(Errno.EPROTONOSUPPORT, "UNIX-domain protocol " + proto);
+            }
+            if (type == SOCK_DGRAM) {
+                so.soreserve(8192, 16384);
+            } else {
+                so.soreserve(8192, 8192);
+            }
+            so.setPcb(new UnpCb(so));
+        }
+
+        @Override
+        public void pru_detach(Socket so) {
+            UnpCb u = (UnpCb) so.pcb();
+            if (u == null) {
+                return;
+            }
+            List<Socket> toDisconnect = new ArrayList<>();
+            link.lock();
+            try {
+                if (u.detached) {
+                    return;
+                }
+                u.detached = true;
+                if (u.addr != null && names.get(u.addr.path()) == u) {
+                    names.remove(u.addr.path());
+                }
+                disconnectLocked(u, toDisconnect);
+                for (UnpCb r : u.refs) {
+                    r.conn = null;
+                    toDisconnect.add(r.so);
+                }
+                u.refs.clear();
+            } finally {
+                link.unlock();
+            }
+            for (Socket s : toDisconnect) {
+                if (s.type() == SOCK_DGRAM) {
+                    s.clearConnected();
+                } else {
+                    s.soisdisconnected();
+                }
+            }
+        }
+
+        @Override
+        public void pru_bind(Socket so, Sockaddr nam) throws ErrnoException {
+            Sockaddr.Un sun = unAddr(nam);
+            if (sun.path().isEmpty()) {
+                throw new ErrnoException(Errno.EINVAL, "empty UNIX-domain path");
+            }
+            UnpCb u = cb(so);
+            link.lock();
+            try {
+                if (u.addr != null) {
+                    throw new ErrnoException(Errno.EINVAL, "already bound to " + u.addr);
+                }
+                if (names.containsKey(sun.path())) {
+                    throw new ErrnoException(Errno.EADDRINUSE, sun.path());
+                }
+                names.put(sun.path(), u);
+                u.addr = sun;
+            } finally {
+                link.unlock();
+            }
+        }
+
+        @Override
+        public void pru_listen(Socket so, int backlog) throws ErrnoException {
+            if (type == SOCK_DGRAM) {
+                throw new ErrnoException(Errno.EOPNOTSUPP, "listen on a datagram socket");
+            }
+            UnpCb u = cb(so);
+            link.lock();
+            try {
+                if (u.addr == null) {
+                    throw new ErrnoException(Errno.EINVAL, "listen on an unbound UNIX socket");
+                }
+                u.peercred = so.cred();
+            } finally {
+                link.unlock();
+            }
+        }
+
+        @Override
+        public void pru_connect(Socket so, Sockaddr nam) throws ErrnoException {
+            Sockaddr.Un sun = unAddr(nam);
+            UnpCb u = cb(so);
+            Socket accepted = null;
+            link.lock();
+            try {
+                UnpCb target = names.get(sun.path());
+                if (target == null) {
+                    throw new ErrnoException(Errno.ENOENT, sun.path());
+                }
+                if (target.so.type() != type) {
+                    throw new ErrnoException(Errno.EPROTOTYPE, sun.path() + " is a " + target.so.proto.name());
+                }
+                if (u.conn != null) {
+                    throw new ErrnoException(Errno.EISCONN, "already connected");
+                }
+                if (type == SOCK_DGRAM) {
+                    u.conn = target;
+                    target.refs.add(u);
+                } else {
+                    Socket nso = target.so.sonewconn(false);
+                    if (nso == null) {
+                        throw new ErrnoException(Errno.ECONNREFUSED, sun.path());
+                    }
+                    UnpCb nu = (UnpCb) nso.pcb();
+                    nu.addr = target.addr;
+                    nu.peercred = so.cred();
+                    u.peercred = target.peercred;
+                    u.conn = nu;
+                    nu.conn = u;
+                    accepted = nso;
+                }
+            } finally {
+                link.unlock();
+            }
+            if (accepted != null) {
+                accepted.soisconnected();
+            }
+            so.soisconnected();
+        }
+
+        @Override
+        public void pru_connect2(Socket so1, Socket so2) throws ErrnoException {
+            UnpCb u1 = cb(so1);
+            UnpCb u2 = cb(so2);
+            link.lock();
+            try {
+                if (u1.conn != null || u2.conn != null) {
+                    throw new ErrnoException(Errno.EISCONN, "socketpair end already connected");
+                }
+                u1.conn = u2;
+                u2.conn = u1;
+                if (type == SOCK_DGRAM) {
+                    u1.refs.add(u2);
+                    u2.refs.add(u1);
+                }
+                u1.peercred = so2.cred();
+                u2.peercred = so1.cred();
+            } finally {
+                link.unlock();
+            }
+            so1.soisconnected();
+            so2.soisconnected();
+        }
+
+        @Override
+        public void pru_disconnect(Socket so) throws ErrnoException {
+            UnpCb u = cb(so);
+            List<Socket> gone = new ArrayList<>();
+            link.lock();
+            try {
+                disconnectLocked(u, gone);
+            } finally {
+                link.unlock();
+            }
+            for (Socket s : gone) {
+                if (s.type() == SOCK_DGRAM) {
+                    s.clearConnected();
+                } else {
+                    s.soisdisconnected();
+                }
+            }
+        }
+
+        @Override
+        public void pru_abort(Socket so) {
+            try {
+                pru_disconnect(so);
+            } catch (ErrnoException noPcb) {
+                // never attached: nothing to abort
+            }
+        }
+
+        @Override
+        public void pru_shutdown(Socket so) throws ErrnoException {
+            if (type == SOCK_DGRAM) {
+                return;
+            }
+            UnpCb u = cb(so);
+            link.lock();
+            try {
+                pump(u, false);
+            } finally {
+                link.unlock();
+            }
+        }
+
+        @Override
+        public void pru_rcvd(Socket so, int flags) throws ErrnoException {
+            UnpCb u = cb(so);
+            link.lock();
+            try {
+                if (u.conn != null) {
+                    pump(u.conn, false);
+                }
+            } finally {
+                link.unlock();
+            }
+        }
+
+        @Override
+        public void pru_send(Socket so, int flags, Mbuf m, Sockaddr addr, List<Cmsg> control) throws ErrnoException {
+            List<Cmsg> c = internalizeCreds(so, control);
+            try {
+                if (type == SOCK_DGRAM) {
+                    sendDgram(so, m, addr, c);
+                } else {
+                    sendStream(so, flags, m, addr, c);
+                }
+                m = null;
+                c = null;
+            } finally {
+                Mbuf.freeChain(m);
+                Cmsg.disposeAll(c);
+            }
+            if ((flags & SocketConst.PRUS_EOF) != 0) {
+                so.socantsendmore();
+                pru_shutdown(so);
+            }
+        }
+
+        private void sendDgram(Socket so, Mbuf m, Sockaddr addr, List<Cmsg> control) throws ErrnoException {
+            UnpCb u = cb(so);
+            link.lock();
+            try {
+                UnpCb to;
+                if (addr != null) {
+                    if (u.conn != null) {
+                        throw new ErrnoException(Errno.EISCONN, "sendto on a connected datagram socket");
+                    }
+                    to = names.get(unAddr(addr).path());
+                    if (to == null) {
+                        throw new ErrnoException(Errno.ENOENT, unAddr(addr).path());
+                    }
+                    if (to.so.type() != SOCK_DGRAM) {
+                        throw new ErrnoException(Errno.EPROTOTYPE, addr + " is not a datagram socket");
+                    }
+                } else {
+                    to = u.conn;
+                    if (to == null) {
+                        throw new ErrnoException(Errno.ENOTCONN, "datagram socket not connected");
+                    }
+                }
+                Sockaddr from = u.addr != null ? u.addr : NONAME;
+                Socket tso = to.so;
+                tso.rcv.mtx.lock();
+                try {
+                    if ((tso.rcv.state() & Sockbuf.SBS_CANTRCVMORE) != 0) {
+                        throw new ErrnoException(Errno.ECONNREFUSED, "receiver closed");
+                    }
+                    if (!tso.rcv.sbappendaddr(from, m, control)) {
+                        throw new ErrnoException(Errno.ENOBUFS, "receiver's buffer full");
+                    }
+                    countRights(control);
+                    tso.sorwakeupLocked();
+                } finally {
+                    tso.rcv.mtx.unlock();
+                }
+            } finally {
+                link.unlock();
+            }
+        }
+
+        private void sendStream(Socket so, int flags, Mbuf m, Sockaddr addr, List<Cmsg> control) throws ErrnoException {
+            if (addr != null) {
+                throw new ErrnoException(Errno.EISCONN, "sendto on a connected " + name);
+            }
+            UnpCb u = cb(so);
+            link.lock();
+            try {
+                if (u.conn == null) {
+                    throw new ErrnoException(Errno.EPIPE, "peer gone");
+                }
+                so.snd.mtx.lock();
+                try {
+                    so.snd.sbappendUnchecked(m, control, type == SOCK_SEQPACKET);
+                } finally {
+                    so.snd.mtx.unlock();
+                }
+                countRights(control);
+                pump(u, false);
+            } finally {
+                link.unlock();
+            }
+        }
+
+        @Override
+        public Sockaddr pru_sockaddr(Socket so) throws ErrnoException {
+            UnpCb u = cb(so);
+            link.lock();
+            try {
+                return u.addr != null ? u.addr : NONAME;
+            } finally {
+                link.unlock();
+            }
+        }
+
+        @Override
+        public Sockaddr pru_peeraddr(Socket so) throws ErrnoException {
+            UnpCb u = cb(so);
+            link.lock();
+            try {
+                if (u.conn == null) {
+                    throw new ErrnoException(Errno.ENOTCONN, name);
+                }
+                return u.conn.addr != null ? u.conn.addr : NONAME;
+            } finally {
+                link.unlock();
+            }
+        }
+    }
+
+    /** SCM_CREDS from a sender are replaced by the kernel's view of its credentials (never trusted). */
+    private static List<Cmsg> internalizeCreds(Socket so, List<Cmsg> control) {
+        if (control == null) {
+            return null;
+        }
+        List<Cmsg> out = new ArrayList<>(control.size());
+        for (Cmsg c : control) {
+            if (c.level() == SocketConst.SOL_SOCKET && c.type() == SocketConst.SCM_CREDS) {
+                out.add(new Cmsg.Creds(so.cred()));
+            } else {
+                out.add(c);
+            }
+        }
+        return out;
+    }
+
+    private void countRights(List<Cmsg> control) {
+        if (control != null) {
+            for (Cmsg c : control) {
+                if (c instanceof Cmsg.Rights r) {
+                    rightsSent.add(r.count());
+                }
+            }
+        }
+    }
+
+    private static Sockaddr.Un unAddr(Sockaddr nam) throws ErrnoException {
+        if (nam instanceof Sockaddr.Un sun) {
+            return sun;
+        }
+        throw new ErrnoException(Errno.EAFNOSUPPORT, "not a UNIX-domain address: " + nam);
+    }
+
+    /**
+     * Cuts {@code u}'s connection ({@code unp_disconnect}); the sockets whose state must change are
+     * added to {@code gone} for the caller to tell outside the link lock. A stream's queued data is
+     * moved to the peer first.
+     */
+    @GuardedBy("link")
+    private void disconnectLocked(UnpCb u, List<Socket> gone) {
+        UnpCb peer = u.conn;
+        if (peer == null) {
+            return;
+        }
+        if (u.so.type() == SOCK_DGRAM) {
+            u.conn = null;
+            peer.refs.remove(u);
+            gone.add(u.so);
+            return;
+        }
+        pump(u, true);
+        pump(peer, true);
+        u.conn = null;
+        if (peer.conn == u) {
+            peer.conn = null;
+        }
+        gone.add(u.so);
+        gone.add(peer.so);
+    }
+
+    /**
+     * Moves stream/seqpacket data from {@code u}'s send buffer into its peer's receive buffer, as much
+     * as fits (or everything when {@code force}); tells the peer EOF once {@code u}'s sending side is
+     * shut and drained. Takes the two buffer mutexes one at a time.
+     */
+    @GuardedBy("link")
+    private void pump(UnpCb u, boolean force) {
+        UnpCb peer = u.conn;
+        if (peer == null) {
+            return;
+        }
+        Socket so = u.so;
+        Socket pso = peer.so;
+        boolean seq = so.type() == SOCK_SEQPACKET;
+        while (true) {
+            int space;
+            boolean peerEmpty;
+            pso.rcv.mtx.lock();
+            try {
+                if ((pso.rcv.state() & Sockbuf.SBS_CANTRCVMORE) != 0) {
+                    space = -1;
+                    peerEmpty = false;
+                } else {
+                    space = force ? Integer.MAX_VALUE : pso.rcv.sbspace();
+                    peerEmpty = pso.rcv.cc() == 0 && pso.rcv.records() == 0;
+                }
+            } finally {
+                pso.rcv.mtx.unlock();
+            }
+            Mbuf m;
+            List<Cmsg> control;
+            boolean drained;
+            so.snd.mtx.lock();
+            try {
+                if (space < 0) {
+                    so.snd.sbflush();
+                    so.sowwakeupLocked();
+                    return;
+                }
+                Sockbuf.Record r = so.snd.first();
+                if (r == null) {
+                    drained = true;
+                    m = null;
+                    control = null;
+                } else {
+                    drained = false;
+                    int clen = Cmsg.spaceOf(r.control);
+                    if (seq) {
+                        if (r.len + clen > space && !peerEmpty) {
+                            return;
+                        }
+                        Sockbuf.Record d = so.snd.sbdequeue();
+                        m = d.m;
+                        control = d.control;
+                    } else {
+                        int n = Math.min(r.len, space - clen);
+                        if (n <= 0 && (r.control == null || clen > space)) {
+                            if (r.len == 0 && r.control == null && r.next != null) {
+                                so.snd.sbdroprecord();
+                                continue;
+                            }
+                            return;
+                        }
+                        control = so.snd.takeControl(r);
+                        m = so.snd.sbcut(Math.max(0, n));
+                        if (r.len == 0 && so.snd.first() == r && r.next != null) {
+                            so.snd.sbdroprecord();
+                        }
+                    }
+                    so.sowwakeupLocked();
+                }
+            } finally {
+                so.snd.mtx.unlock();
+            }
+            if (drained) {
+                if (so.sndShut()) {
+                    pso.socantrcvmore();
+                }
+                return;
+            }
+            pso.rcv.mtx.lock();
+            try {
+                if ((pso.rcv.state() & Sockbuf.SBS_CANTRCVMORE) != 0) {
+                    domains.sbDropBytes.add(Sockbuf.lengthOf(m));
+                    Mbuf.freeChain(m);
+                    Cmsg.disposeAll(control);
+                } else {
+                    pso.rcv.sbappendUnchecked(m, control, seq);
+                    pso.sorwakeupLocked();
+                }
+            } finally {
+                pso.rcv.mtx.unlock();
+            }
+        }
+    }
+}
