@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.smpnet.kern.Clock;
 import org.smpnet.kern.Mtx;
 import org.smpnet.kern.Sysctl;
 import org.smpnet.net.Epair;
@@ -17,6 +18,7 @@ import org.smpnet.net.Loop;
 import org.smpnet.net.Netisr;
 import org.smpnet.net.PipeConfig;
 import org.smpnet.net.Vlans;
+import org.smpnet.netinet.Inet;
 
 /**
  * One stack instance (FreeBSD VIMAGE): its own interfaces, netisr, sysctl tree and, in later layers,
@@ -36,6 +38,7 @@ public final class Vnet implements AutoCloseable {
     private final Loop lo0;
     private final Vlans vlans;
     private final IfClones clones;
+    private final Inet inet;
     private final Mtx lock;
     @GuardedBy("lock") private final List<Epair> epairs = new ArrayList<>();
     @GuardedBy("lock") private boolean closed;
@@ -46,6 +49,11 @@ public final class Vnet implements AutoCloseable {
     }
 
     public Vnet(String name, int netisrThreads) {
+        this(name, netisrThreads, Clock.system());
+    }
+
+    /** A stack instance whose timers (ARP, reassembly...) run on {@code clock}: a ManualClock in tests. */
+    public Vnet(String name, int netisrThreads, Clock clock) {
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("a vnet needs a name");
         }
@@ -59,6 +67,7 @@ public final class Vnet implements AutoCloseable {
         clones.register(Epair.cloner(ifnets, ether));
         clones.register(Loop.cloner(ifnets, netisr));
         clones.register(vlans.cloner());
+        this.inet = new Inet(name, sysctl, ifnets, ether, netisr, lo0, clock);
     }
 
     public String name() {
@@ -84,6 +93,11 @@ public final class Vnet implements AutoCloseable {
 
     public Ifnet loopback() {
         return lo0.ifnet();
+    }
+
+    /** The IPv4 layer: protocol switch, IP output, ICMP, ARP. */
+    public Inet inet() {
+        return inet;
     }
 
     public Vlans vlans() {
@@ -166,6 +180,7 @@ public final class Vnet implements AutoCloseable {
                 // detached concurrently by its owner: nothing left to do
             }
         }
+        inet.close();
         netisr.close();
     }
 
