@@ -17,6 +17,8 @@ import org.smpnet.net.IfnetList;
 import org.smpnet.net.Loop;
 import org.smpnet.net.Netisr;
 import org.smpnet.net.PipeConfig;
+import org.smpnet.net.NetAddrs;
+import org.smpnet.net.Rtable;
 import org.smpnet.net.Vlans;
 import org.smpnet.netinet.Inet;
 
@@ -38,6 +40,7 @@ public final class Vnet implements AutoCloseable {
     private final Loop lo0;
     private final Vlans vlans;
     private final IfClones clones;
+    private final Rtable rtable;
     private final Inet inet;
     private final Mtx lock;
     @GuardedBy("lock") private final List<Epair> epairs = new ArrayList<>();
@@ -67,7 +70,9 @@ public final class Vnet implements AutoCloseable {
         clones.register(Epair.cloner(ifnets, ether));
         clones.register(Loop.cloner(ifnets, netisr));
         clones.register(vlans.cloner());
-        this.inet = new Inet(name, sysctl, ifnets, ether, netisr, lo0, clock);
+        this.rtable = new Rtable(name, sysctl, ifnets, netisr, lo0.ifnet());
+        rtable.addrs().addLoopback(lo0.ifnet());
+        this.inet = new Inet(name, sysctl, ifnets, ether, netisr, lo0, rtable, clock);
     }
 
     public String name() {
@@ -107,6 +112,16 @@ public final class Vnet implements AutoCloseable {
     /** The interface cloners ({@code epair}, {@code vlan}, {@code lo}). */
     public IfClones clones() {
         return clones;
+    }
+
+    /** The routing table (R-RT-1); lookups run in the net epoch. */
+    public Rtable rtable() {
+        return rtable;
+    }
+
+    /** The interface addresses ({@code ifconfig inet}); same as {@code rtable().addrs()}. */
+    public NetAddrs addrs() {
+        return rtable.addrs();
     }
 
     /**

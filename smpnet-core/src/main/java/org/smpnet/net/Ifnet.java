@@ -68,6 +68,9 @@ public final class Ifnet {
     private volatile byte[] lladdrCopy = new byte[0];
     private volatile byte[][] multiCopy = new byte[0][];
     private volatile int flagsCopy;
+    private volatile int mtuCopy = 1500;
+    /** Addresses ({@code if_addrhead}): written by {@link NetAddrs} under its "ifaddr" lock, read in the net epoch. */
+    private volatile Ifaddr[] addrs = new Ifaddr[0];
 
     private final Map<IfCounter, Counter> counters = new EnumMap<>(IfCounter.class);
 
@@ -215,13 +218,9 @@ public final class Ifnet {
         flagsCopy = flags;
     }
 
+    /** The MTU. Lock-free (a volatile copy of the locked field), for the packet path. */
     public int mtu() {
-        lock.lock();
-        try {
-            return mtu;
-        } finally {
-            lock.unlock();
-        }
+        return mtuCopy;
     }
 
     public void setMtu(int mtu) {
@@ -231,6 +230,7 @@ public final class Ifnet {
         lock.lock();
         try {
             this.mtu = mtu;
+            mtuCopy = mtu;
         } finally {
             lock.unlock();
         }
@@ -358,6 +358,23 @@ public final class Ifnet {
             }
         }
         return false;
+    }
+
+    // ---- addresses ----
+
+    /** The interface's addresses, oldest first (a snapshot). Lock-free; in the net epoch to use them. */
+    public java.util.List<Ifaddr> addrs() {
+        return java.util.List.of(addrs);
+    }
+
+    /** The address array without copying: callers must not modify it. For lookups. */
+    Ifaddr[] addrArray() {
+        return addrs;
+    }
+
+    /** Publishes a new address array. Only {@link NetAddrs}, under its "ifaddr" lock. */
+    void setAddrArray(Ifaddr[] a) {
+        addrs = a;
     }
 
     // ---- BPF tap ----

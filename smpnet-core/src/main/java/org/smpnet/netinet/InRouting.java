@@ -12,9 +12,13 @@ interface InRouting {
     /**
      * A resolved route: the outgoing interface, the gateway to hand the packet to (null when the
      * destination is on the link), the address of ours on that interface to use as source, and the
-     * route MTU (0: the interface MTU).
+     * path MTU (0: the interface MTU).
      */
-    record Hop(Ifnet ifp, InAddr gateway, InAddr source, int mtu) {
+    record Hop(Ifnet ifp, InAddr gateway, InAddr source, int mtu, int kind) {
+        /** {@code kind}: an ordinary route, {@code RTF_REJECT} (EHOSTUNREACH) or {@code RTF_BLACKHOLE} (silent drop). */
+        static final int REJECT = 1;
+        static final int BLACKHOLE = 2;
+
         /** The link-level next hop: the gateway, else the destination itself. */
         InAddr nexthop(InAddr dst) {
             return gateway != null ? gateway : dst;
@@ -39,6 +43,9 @@ interface InRouting {
     /** An address of ours on {@code ifp} (the first configured), or null if it has none. */
     InAddr addressOn(Ifnet ifp);
 
-    /** A number that changes whenever a route or address changes: invalidates {@link IpRoute} caches. */
+    /**
+     * A number that changes whenever a route or address changes: invalidates {@link IpRoute} caches.
+     * Negative: changes are not tracked, nothing may be cached.
+     */
     long generation();
 }

@@ -6,6 +6,13 @@ import org.smpnet.kern.Sysctl;
 import org.smpnet.net.Ether;
 import org.smpnet.net.EtherRepr;
 import org.smpnet.net.IfQueue;
+import org.smpnet.net.IfType;
+import org.smpnet.net.Ifaddr;
+import org.smpnet.net.IfaddrListener;
+import org.smpnet.net.Ifnet;
+import org.smpnet.net.InIfaddr;
+import org.smpnet.net.NetAddrs;
+import org.smpnet.net.Rtable;
 import org.smpnet.net.IfnetList;
 import org.smpnet.net.Loop;
 import org.smpnet.net.Mbuf;
@@ -37,6 +44,13 @@ public final class Inet implements AutoCloseable {
     private final IpReass reass;
     private final Arp arp;
     private final IfQueue simloop;
+    private final NetAddrs addrs;
+    private final IfaddrListener announcer = new IfaddrListener() {
+        @Override
+        public void added(Ifaddr ifa) {
+            announce(ifa);
+        }
+    };
     private volatile InRouting routing;
 
     /**
@@ -45,7 +59,7 @@ public final class Inet implements AutoCloseable {
      * @param clock the stack's clock; the system clock shares {@link CalloutWheels#system()}, any
      *     other clock gets its own wheel set
      */
-    public Inet(String name, Sysctl sysctl, IfnetList ifnets, Ether ether, Netisr netisr, Loop loop, Clock clock) {
+    public Inet(String name, Sysctl sysctl, IfnetList ifnets, Ether ether, Netisr netisr, Loop loop, Rtable rtable, Clock clock) {
         this.sysctl = sysctl;
         this.ifnets = ifnets;
         this.ether = ether;
@@ -54,7 +68,8 @@ public final class Inet implements AutoCloseable {
         this.clock = clock;
         this.ownCallouts = clock != Clock.system();
         this.callouts = ownCallouts ? new CalloutWheels(name + " inet", clock) : CalloutWheels.system();
-        this.routing = new LoopbackRouting(loop.ifnet());
+        this.routing = new RtableRouting(rtable);
+        this.addrs = rtable.addrs();
         this.ip = new Ip(this, sysctl);
         this.icmp = new Icmp(this, sysctl);
         this.options = new IpOptions(this);
@@ -68,6 +83,15 @@ public final class Inet implements AutoCloseable {
         ether.register(EtherRepr.ETHERTYPE_IP, (ifp, m) -> netisr.dispatch(Netisr.IP, m));
         ether.register(EtherRepr.ETHERTYPE_ARP, (ifp, m) -> netisr.dispatch(Netisr.ARP, m));
         ifnets.addListener(arp);
+        addrs.addListener(announcer);
+    }
+
+    /** Gratuitous ARP for a new IPv4 address on an Ethernet interface that is up. */
+    private void announce(Ifaddr ifa) {
+        Ifnet ifp = ifa.ifp();
+        if (ifa instanceof InIfaddr ia && (ifp.type() == IfType.ETHER || ifp.type() == IfType.L2VLAN) && ifp.isUp()) {
+            arp.announce(ifp, ia.inAddr());
+        }
     }
 
     /** The protocol switch: UDP, TCP, IGMP and raw IP register here. */
@@ -149,6 +173,7 @@ public final class Inet implements AutoCloseable {
     @Override
     public void close() {
         ifnets.removeListener(arp);
+        addrs.removeListener(announcer);
         arp.close();
         reass.close();
         simloop.close();

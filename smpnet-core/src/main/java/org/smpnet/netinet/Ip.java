@@ -216,6 +216,10 @@ public final class Ip {
             return;
         } else {
             InRouting.Hop hop = lookupOrFail(m, dst, ro, opts.dontRoute());
+            if (hop.kind() == InRouting.Hop.BLACKHOLE) {
+                m.freem(); // RTF_BLACKHOLE: silently discarded, as FreeBSD does
+                return;
+            }
             ifp = hop.ifp();
             nexthop = hop.nexthop(dst);
             source = hop.source();
@@ -301,18 +305,21 @@ public final class Ip {
         InRouting r = inet.routing();
         long gen = r.generation();
         InRouting.Hop hop;
-        if (ro != null && ro.hop != null && ro.generation == gen && dst.equals(ro.dst)) {
+        if (ro != null && gen >= 0 && ro.hop != null && ro.generation == gen && dst.equals(ro.dst)) {
             hop = ro.hop;
         } else {
             hop = r.lookup(dst);
             if (hop == null) {
                 throw new ErrnoException(Errno.ENETUNREACH, "no route to " + dst);
             }
-            if (ro != null) {
+            if (ro != null && gen >= 0) {
                 ro.dst = dst;
                 ro.hop = hop;
                 ro.generation = gen;
             }
+        }
+        if (hop.kind() == InRouting.Hop.REJECT) {
+            throw new ErrnoException(Errno.EHOSTUNREACH, "reject route to " + dst);
         }
         if (dontRoute && hop.gateway() != null) {
             throw new ErrnoException(Errno.ENETUNREACH, dst + " is not on a directly attached network");

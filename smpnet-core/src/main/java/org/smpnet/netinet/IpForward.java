@@ -34,7 +34,7 @@ final class IpForward {
             return;
         }
         InRouting.Hop hop = inet.routing().lookup(dst);
-        if (hop == null) {
+        if (hop == null || hop.kind() != 0) {
             stats.cantforward.inc();
             stats.noroute.inc();
             inet.icmp().error(m, Icmp.UNREACH, Icmp.UNREACH_HOST, 0);
