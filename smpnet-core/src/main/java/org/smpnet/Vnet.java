@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.smpnet.kern.Clock;
 import org.smpnet.kern.Mtx;
 import org.smpnet.kern.Sysctl;
 import org.smpnet.net.Epair;
@@ -19,6 +20,7 @@ import org.smpnet.net.PipeConfig;
 import org.smpnet.net.NetAddrs;
 import org.smpnet.net.Rtable;
 import org.smpnet.net.Vlans;
+import org.smpnet.netinet.Inet;
 import org.smpnet.socket.Domains;
 
 /**
@@ -40,6 +42,7 @@ public final class Vnet implements AutoCloseable {
     private final Vlans vlans;
     private final IfClones clones;
     private final Rtable rtable;
+    private final Inet inet;
     private final Mtx lock;
     @GuardedBy("lock") private final List<Epair> epairs = new ArrayList<>();
     @GuardedBy("lock") private boolean closed;
@@ -51,6 +54,11 @@ public final class Vnet implements AutoCloseable {
     }
 
     public Vnet(String name, int netisrThreads) {
+        this(name, netisrThreads, Clock.system());
+    }
+
+    /** A stack instance whose timers (ARP, reassembly...) run on {@code clock}: a ManualClock in tests. */
+    public Vnet(String name, int netisrThreads, Clock clock) {
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("a vnet needs a name");
         }
@@ -67,6 +75,7 @@ public final class Vnet implements AutoCloseable {
         this.domains = new Domains(name, sysctl);
         this.rtable = new Rtable(name, sysctl, ifnets, netisr, lo0.ifnet());
         rtable.addrs().addLoopback(lo0.ifnet());
+        this.inet = new Inet(name, sysctl, ifnets, ether, netisr, lo0, rtable, clock);
     }
 
     public String name() {
@@ -92,6 +101,11 @@ public final class Vnet implements AutoCloseable {
 
     public Ifnet loopback() {
         return lo0.ifnet();
+    }
+
+    /** The IPv4 layer: protocol switch, IP output, ICMP, ARP. */
+    public Inet inet() {
+        return inet;
     }
 
     public Vlans vlans() {
@@ -184,6 +198,7 @@ public final class Vnet implements AutoCloseable {
                 // detached concurrently by its owner: nothing left to do
             }
         }
+        inet.close();
         netisr.close();
     }
 

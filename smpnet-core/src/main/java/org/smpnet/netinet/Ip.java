@@ -1,0 +1,504 @@
+package org.smpnet.netinet;
+
+import java.security.SecureRandom;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.smpnet.kern.Epoch;
+import org.smpnet.kern.Errno;
+import org.smpnet.kern.ErrnoException;
+import org.smpnet.kern.Sysctl;
+import org.smpnet.net.EtherRepr;
+import org.smpnet.net.IfFlags;
+import org.smpnet.net.IfType;
+import org.smpnet.net.Ifnet;
+import org.smpnet.net.InAddr;
+import org.smpnet.net.Loop;
+import org.smpnet.net.MacAddr;
+import org.smpnet.net.Mbuf;
+
+/**
+ * IPv4 input, forwarding and output of one stack ({@code ip_input.c}, {@code ip_output.c}).
+ *
+ * <p>Locking: IP itself holds no lock on the packet path; state is sysctl values (atomic), per-CPU
+ * counters and the ID generator (atomic / thread-confined). Reassembly ({@link IpReass}) and ARP
+ * ({@link Arp}) take their own leaf locks. Input runs in the net epoch; output enters it.
+ */
+public final class Ip {
+    /** Default TTL ({@code IPDEFTTL}). */
+    public static final int DEFTTL = 64;
+
+    private final Inet inet;
+    final IpStats stats = new IpStats();
+    final Sysctl.BoolOid forwarding;
+    final Sysctl.IntOid defttl;
+    final Sysctl.BoolOid randomId;
+    final Sysctl.BoolOid sendRedirects;
+    private final AtomicInteger nextId;
+    private final SecureRandom entropy = new SecureRandom();
+    private final ThreadLocal<SplittableRandom> idRandom = ThreadLocal.withInitial(() -> new SplittableRandom(entropy.nextLong()));
+
+    Ip(Inet inet, Sysctl tree) {
+        this.inet = inet;
+        this.nextId = new AtomicInteger(entropy.nextInt());
+        this.forwarding = tree.addBool("net.inet.ip.forwarding", "Enable IP forwarding between interfaces", false, true);
+        this.defttl = tree.addInt("net.inet.ip.ttl", "Maximum TTL on IP packets", DEFTTL, 1, 255, true);
+        this.randomId = tree.addBool("net.inet.ip.random_id",
+                "Assign random ip_id values from a SecureRandom-seeded generator (else a counter)", false, true);
+        this.sendRedirects = tree.addBool("net.inet.ip.redirect", "Enable sending IP redirects (not implemented: never sent)", false, false);
+        stats.table.register(tree, "net.inet.ip.stats");
+    }
+
+    public IpStats stats() {
+        return stats;
+    }
+
+    // ------------------------------------------------------------------ output
+
+    /**
+     * Sends a datagram of protocol {@code proto} ({@code ip_output}): prepends an IPv4 header, routes it,
+     * picks the source address if {@code src} is {@link InAddr#ANY}, resolves the link address (ARP) and
+     * fragments it to the interface MTU. Consumes {@code m} (the payload, a packet-header chain) always,
+     * also when it fails.
+     *
+     * <p>Threads: may be called with PCB, socket-buffer or no locks held (IP takes only the
+     * {@code lle} and reassembly leaf locks below them); never sleeps. A successful return means the
+     * datagram was handed to the interface or queued awaiting ARP, not that it arrived.
+     *
+     * @param ro a route cache owned by the caller (used under the caller's lock), or null
+     * @throws ErrnoException ENETUNREACH (no route), EHOSTUNREACH (no route with {@code dontRoute},
+     *     or ARP failed for a gateway), EHOSTDOWN (ARP failed for a destination on the link), EMSGSIZE
+     *     (DF set and larger than the MTU, or longer than 65535), EACCES (broadcast without
+     *     {@code allowBroadcast}), EADDRNOTAVAIL (no source address), ENOBUFS (no mbufs, or the interface
+     *     queue is full)
+     */
+    public void output(Mbuf m, InAddr src, InAddr dst, int proto, IpOutOpts opts, IpRoute ro) throws ErrnoException {
+        int len = m.pktLen() + Ipv4View.MIN_HEADER_LEN;
+        if (len > Ipv4View.MAXPACKET) {
+            m.freem();
+            stats.odropped.inc();
+            throw new ErrnoException(Errno.EMSGSIZE, "IPv4 datagram of " + len + " bytes");
+        }
+        Mbuf h = m.prepend(Ipv4View.MIN_HEADER_LEN, Mbuf.M_NOWAIT);
+        if (h == null) {
+            stats.odropped.inc();
+            throw new ErrnoException(Errno.ENOBUFS, "no mbuf for the IPv4 header");
+        }
+        h = h.pullup(Ipv4View.MIN_HEADER_LEN);
+        if (h == null) {
+            stats.odropped.inc();
+            throw new ErrnoException(Errno.ENOBUFS, "no mbuf for the IPv4 header");
+        }
+        int ttl = dst.isMulticast() ? opts.multicastTtl() : (opts.ttl() >= 0 ? opts.ttl() : defttl.get());
+        Ipv4View v = new Ipv4View(h.writableData(), h.dataOff());
+        new Ipv4Repr(src, dst, proto, ttl, opts.tos(), newId(), opts.df(), false, 0, len, null).emit(v);
+        stats.localout.inc();
+        send(h, opts, ro, false, null);
+    }
+
+    /**
+     * Sends a datagram whose header the caller built ({@code IP_HDRINCL}, raw sockets): the header's
+     * total length must match the packet and its header length the data; a zero ID is replaced by a
+     * fresh one, a zero source by the route's source; the checksum is always recomputed. Consumes
+     * {@code m}. Same threads and errors as {@link #output}, plus EINVAL for a bad header.
+     */
+    public void outputHdrincl(Mbuf m, IpOutOpts opts, IpRoute ro) throws ErrnoException {
+        int plen = m.pktLen();
+        Mbuf h = plen >= Ipv4View.MIN_HEADER_LEN ? m.pullup(Ipv4View.MIN_HEADER_LEN) : null;
+        if (h == null) {
+            if (plen >= Ipv4View.MIN_HEADER_LEN) {
+                stats.odropped.inc();
+                throw new ErrnoException(Errno.ENOBUFS, "no mbuf for the IPv4 header");
+            }
+            m.freem();
+            throw new ErrnoException(Errno.EINVAL, "IP_HDRINCL datagram of " + plen + " bytes is shorter than a header");
+        }
+        Ipv4View v = new Ipv4View(h.data(), h.dataOff());
+        int hlen = v.hlen();
+        if (v.version() != 4 || hlen < Ipv4View.MIN_HEADER_LEN || hlen > plen || v.totalLength() != plen) {
+            h.freem();
+            throw new ErrnoException(Errno.EINVAL, "IP_HDRINCL header: version " + v.version() + " hlen " + hlen
+                    + " total length " + v.totalLength() + " for " + plen + " bytes");
+        }
+        h = h.pullup(hlen);
+        if (h == null) {
+            stats.odropped.inc();
+            throw new ErrnoException(Errno.ENOBUFS, "no mbuf for the IPv4 header");
+        }
+        v = new Ipv4View(h.writableData(), h.dataOff());
+        if (v.id() == 0) {
+            v.setId(newId());
+        }
+        v.fillChecksum();
+        stats.rawout.inc();
+        send(h, opts, ro, false, null);
+    }
+
+    /**
+     * The source address a datagram to {@code dst} would get ({@code in_pcbladdr}): for multicast or
+     * limited broadcast with an explicit interface, that interface's address; else the route's.
+     * Called with or without the PCB lock; never sleeps.
+     *
+     * @throws ErrnoException ENETUNREACH if there is no route, EADDRNOTAVAIL if the interface has no address
+     */
+    public InAddr selectSource(InAddr dst, IpOutOpts opts, IpRoute ro) throws ErrnoException {
+        int et = Epoch.NET.enter();
+        try {
+            InRouting r = inet.routing();
+            if ((dst.isMulticast() || dst.isLimitedBroadcast()) && opts.multicastIfp() != null) {
+                InAddr a = r.addressOn(opts.multicastIfp());
+                if (a == null) {
+                    throw new ErrnoException(Errno.EADDRNOTAVAIL, "no IPv4 address on " + opts.multicastIfp().name());
+                }
+                return a;
+            }
+            if (r.isLocal(dst)) {
+                return dst;
+            }
+            InRouting.Hop hop = route(dst, ro, opts.dontRoute());
+            if (hop.source() == null) {
+                throw new ErrnoException(Errno.EADDRNOTAVAIL, "no IPv4 address on " + hop.ifp().name());
+            }
+            return hop.source();
+        } finally {
+            Epoch.NET.exit(et);
+        }
+    }
+
+    /** A fresh IP ID: random (net.inet.ip.random_id) or the next of a randomly started counter. */
+    int newId() {
+        if (randomId.get()) {
+            return 1 + idRandom.get().nextInt(0xffff);
+        }
+        return nextId.getAndIncrement() & 0xffff;
+    }
+
+    /**
+     * Routes and transmits {@code m}, which starts with a complete header (checksum not yet valid).
+     * Consumes it. {@code forwarding}: from ip_forward (no source selection, loops nothing back).
+     * {@code mtuOut}, if non-null, receives the MTU on EMSGSIZE.
+     */
+    void send(Mbuf m, IpOutOpts opts, IpRoute ro, boolean forwarding, int[] mtuOut) throws ErrnoException {
+        int et = Epoch.NET.enter();
+        try {
+            sendInEpoch(m, opts, ro, forwarding, mtuOut);
+        } finally {
+            Epoch.NET.exit(et);
+        }
+    }
+
+    private void sendInEpoch(Mbuf m, IpOutOpts opts, IpRoute ro, boolean forwarding, int[] mtuOut) throws ErrnoException {
+        if (!m.writable() && !m.unshare(Mbuf.M_NOWAIT)) {
+            m.freem();
+            stats.odropped.inc();
+            throw new ErrnoException(Errno.ENOBUFS, "no mbufs to make the IPv4 header writable");
+        }
+        InRouting r = inet.routing();
+        Ipv4View v = new Ipv4View(m.writableData(), m.dataOff());
+        InAddr dst = v.dst();
+        Ifnet ifp;
+        InAddr nexthop;
+        InAddr source;
+        int mtu;
+        boolean linkBcast = false;
+        if (dst.isMulticast() || (dst.isLimitedBroadcast() && opts.multicastIfp() != null)) {
+            ifp = opts.multicastIfp();
+            InRouting.Hop hop = null;
+            if (ifp == null) {
+                hop = lookupOrFail(m, dst, ro, opts.dontRoute());
+                ifp = hop.ifp();
+            }
+            nexthop = dst;
+            source = r.addressOn(ifp);
+            mtu = ifp.mtu();
+            linkBcast = dst.isLimitedBroadcast();
+        } else if (!forwarding && r.isLocal(dst)) {
+            sendLocal(m, v);
+            return;
+        } else {
+            InRouting.Hop hop = lookupOrFail(m, dst, ro, opts.dontRoute());
+            if (hop.kind() == InRouting.Hop.BLACKHOLE) {
+                m.freem(); // RTF_BLACKHOLE: silently discarded, as FreeBSD does
+                return;
+            }
+            ifp = hop.ifp();
+            nexthop = hop.nexthop(dst);
+            source = hop.source();
+            mtu = hop.mtu() > 0 ? Math.min(hop.mtu(), ifp.mtu()) : ifp.mtu();
+            linkBcast = hop.gateway() == null && r.isBroadcast(dst, ifp);
+        }
+        if (v.src().isAny()) {
+            if (source == null) {
+                m.freem();
+                stats.odropped.inc();
+                throw new ErrnoException(Errno.EADDRNOTAVAIL, "no IPv4 address on " + ifp.name());
+            }
+            v.setSrc(source);
+        }
+        if (linkBcast) {
+            if (!opts.allowBroadcast() && !forwarding) {
+                m.freem();
+                stats.odropped.inc();
+                throw new ErrnoException(Errno.EACCES, "broadcast to " + dst + " without SO_BROADCAST");
+            }
+            if ((ifp.flags() & IfFlags.BROADCAST) == 0) {
+                m.freem();
+                stats.odropped.inc();
+                throw new ErrnoException(Errno.EADDRNOTAVAIL, ifp.name() + " cannot broadcast");
+            }
+        }
+        if (!forwarding && (dst.isMulticast() ? opts.multicastLoop() : linkBcast)) {
+            loopCopy(m, ifp);   // if_simloop: our own broadcast/multicast reaches local listeners
+        }
+        if (dst.isMulticast() && v.ttl() == 0) {
+            m.freem();          // TTL 0: this host only
+            return;
+        }
+        int len = v.totalLength();
+        if (len <= mtu) {
+            v.fillChecksum();
+            linkOutput(ifp, m, nexthop, dst, linkBcast);
+            return;
+        }
+        if (v.df()) {
+            m.freem();
+            stats.cantfrag.inc();
+            if (mtuOut != null) {
+                mtuOut[0] = mtu;
+            }
+            throw new ErrnoException(Errno.EMSGSIZE, "datagram of " + len + " bytes with DF over MTU " + mtu);
+        }
+        Mbuf frags = IpFragment.fragment(m, mtu, stats);
+        if (frags == null) {
+            throw new ErrnoException(Errno.ENOBUFS, "no mbufs to fragment a datagram of " + len + " bytes");
+        }
+        ErrnoException first = null;
+        for (Mbuf f = frags, next; f != null; f = next) {
+            next = f.nextpkt();
+            f.setNextpkt(null);
+            if (first != null) {
+                f.freem();
+                continue;
+            }
+            try {
+                linkOutput(ifp, f, nexthop, dst, linkBcast);
+            } catch (ErrnoException e) {
+                first = e;
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    private InRouting.Hop lookupOrFail(Mbuf m, InAddr dst, IpRoute ro, boolean dontRoute) throws ErrnoException {
+        try {
+            return route(dst, ro, dontRoute);
+        } catch (ErrnoException e) {
+            m.freem();
+            stats.noroute.inc();
+            throw e;
+        }
+    }
+
+    /** The route to {@code dst}, from {@code ro} if still current. In the net epoch. */
+    private InRouting.Hop route(InAddr dst, IpRoute ro, boolean dontRoute) throws ErrnoException {
+        InRouting r = inet.routing();
+        long gen = r.generation();
+        InRouting.Hop hop;
+        if (ro != null && gen >= 0 && ro.hop != null && ro.generation == gen && dst.equals(ro.dst)) {
+            hop = ro.hop;
+        } else {
+            hop = r.lookup(dst);
+            if (hop == null) {
+                throw new ErrnoException(Errno.ENETUNREACH, "no route to " + dst);
+            }
+            if (ro != null && gen >= 0) {
+                ro.dst = dst;
+                ro.hop = hop;
+                ro.generation = gen;
+            }
+        }
+        if (hop.kind() == InRouting.Hop.REJECT) {
+            throw new ErrnoException(Errno.EHOSTUNREACH, "reject route to " + dst);
+        }
+        if (dontRoute && hop.gateway() != null) {
+            throw new ErrnoException(Errno.ENETUNREACH, dst + " is not on a directly attached network");
+        }
+        return hop;
+    }
+
+    /** A datagram to one of our addresses: through lo0 ({@code looutput}), so it arrives as input. */
+    private void sendLocal(Mbuf m, Ipv4View v) {
+        if (v.src().isAny()) {
+            v.setSrc(v.dst());
+        }
+        v.fillChecksum();
+        inet.loop().output(m, Ifnet.AF_INET);
+    }
+
+    /** Hands a copy of our own broadcast/multicast to local input as if received on {@code ifp}. */
+    private void loopCopy(Mbuf m, Ifnet ifp) {
+        Mbuf c = m.dup(Mbuf.M_NOWAIT);
+        if (c == null) {
+            stats.odropped.inc();
+            return;
+        }
+        if (!c.writable() && !c.unshare(Mbuf.M_NOWAIT)) {
+            c.freem();
+            stats.odropped.inc();
+            return;
+        }
+        Ipv4View cv = new Ipv4View(c.writableData(), c.dataOff());
+        cv.fillChecksum();
+        c.setRcvifIndex(ifp.index());
+        c.setFlags(c.flags() | (cv.dst().isMulticast() ? Mbuf.M_MCAST : Mbuf.M_BCAST));
+        inet.simloop(c);
+    }
+
+    /** Link-layer output: Ethernet with ARP, or loopback. Consumes {@code m}. */
+    private void linkOutput(Ifnet ifp, Mbuf m, InAddr nexthop, InAddr dst, boolean linkBcast) throws ErrnoException {
+        if (ifp.type() == IfType.LOOP) {
+            Loop lo = (Loop) ifp.driver();
+            lo.output(m, Ifnet.AF_INET);
+            return;
+        }
+        MacAddr mac;
+        if (linkBcast || dst.isLimitedBroadcast()) {
+            mac = MacAddr.BROADCAST;
+        } else if (dst.isMulticast()) {
+            mac = multicastMac(dst);
+        } else {
+            mac = inet.arp().resolve(ifp, nexthop, m);
+            if (mac == null) {
+                return; // queued until ARP answers
+            }
+        }
+        inet.ether().output(ifp, m, mac, EtherRepr.ETHERTYPE_IP);
+    }
+
+    /** {@code ETHER_MAP_IP_MULTICAST}: 01:00:5e and the low 23 bits of the group. */
+    public static MacAddr multicastMac(InAddr group) {
+        return new MacAddr(0x01005e000000L | (group.bits() & 0x7fffffL));
+    }
+
+    // ------------------------------------------------------------------ input
+
+    /** Netisr entry: {@code ip_input}. Consumes {@code m}. */
+    void netisrInput(Mbuf m) {
+        int et = Epoch.NET.enter();
+        try {
+            input(m);
+        } finally {
+            Epoch.NET.exit(et);
+        }
+    }
+
+    /** {@code ip_input}: checks, options, local delivery, reassembly or forwarding. In the net epoch. Consumes {@code m}. */
+    void input(Mbuf m) {
+        stats.total.inc();
+        Ifnet ifp = inet.ifnets().byIndex(m.rcvifIndex());
+        if (ifp == null) {
+            stats.odropped.inc();
+            m.freem();
+            return;
+        }
+        int plen = m.pktLen();
+        if (plen < Ipv4View.MIN_HEADER_LEN) {
+            stats.toosmall.inc();
+            m.freem();
+            return;
+        }
+        m = m.pullup(Ipv4View.MIN_HEADER_LEN);
+        if (m == null) {
+            stats.toosmall.inc();
+            return;
+        }
+        Ipv4View v = new Ipv4View(m.data(), m.dataOff());
+        int hlen = v.hlen();
+        if (v.version() == 4 && hlen > Ipv4View.MIN_HEADER_LEN && hlen <= plen) {
+            m = m.pullup(hlen);
+            if (m == null) {
+                stats.badhlen.inc();
+                return;
+            }
+            v = new Ipv4View(m.data(), m.dataOff());
+        }
+        boolean hwsum = (m.csumFlags() & (Mbuf.CSUM_L3_CALC | Mbuf.CSUM_L3_VALID)) == (Mbuf.CSUM_L3_CALC | Mbuf.CSUM_L3_VALID);
+        Ipv4Repr.Defect d = Ipv4Repr.check(v, plen, !hwsum); // hlen <= plen was pulled up above
+        if (d != null) {
+            count(d).inc();
+            m.freem();
+            return;
+        }
+        int ipLen = v.totalLength();
+        if (plen > ipLen) {
+            m.adj(ipLen - plen); // link-layer padding
+        }
+        InAddr src = v.src();
+        InAddr dst = v.dst();
+        boolean loopIf = ifp.type() == IfType.LOOP;
+        if (!loopIf && (src.isLoopback() || dst.isLoopback())) {
+            stats.badaddr.inc(); // RFC 1122: 127/8 never appears on a wire
+            m.freem();
+            return;
+        }
+        if (src.isMulticast()) {
+            stats.badaddr.inc();
+            m.freem();
+            return;
+        }
+        InRouting r = inet.routing();
+        if (hlen > Ipv4View.MIN_HEADER_LEN && !inet.options().process(m, ifp)) {
+            return; // malformed options: answered with a parameter problem, or dropped; counted
+        }
+        boolean local = dst.isMulticast() || dst.isLimitedBroadcast() || r.isLocal(dst) || r.isBroadcast(dst, ifp)
+                || (loopIf && dst.isLoopback());
+        if (!local) {
+            if ((m.flags() & (Mbuf.M_BCAST | Mbuf.M_MCAST)) != 0 || !forwarding.get()) {
+                stats.cantforward.inc();
+                m.freem();
+                return;
+            }
+            inet.forward().forward(m, ifp);
+            return;
+        }
+        if (v.mf() || v.fragOffset() != 0) {
+            m = inet.reass().reass(m);
+            if (m == null) {
+                return;
+            }
+            v = new Ipv4View(m.data(), m.dataOff());
+            hlen = v.hlen();
+        }
+        deliver(m, hlen, v.protocol());
+    }
+
+    /** Hands a complete local datagram to its protocol ({@code ip_protox}). */
+    void deliver(Mbuf m, int hlen, int proto) {
+        stats.delivered.inc();
+        IpProtocols.Input in = inet.protocols().input(proto);
+        if (in != null) {
+            in.input(m, hlen);
+            return;
+        }
+        IpProtocols.RawInput raw = inet.protocols().raw();
+        if (raw != null && raw.input(m, hlen)) {
+            m.freem();
+            return;
+        }
+        stats.noproto.inc();
+        stats.delivered.add(-1); // FreeBSD: ips_noproto packets are not "for this host"
+        inet.icmp().error(m, Icmp.UNREACH, Icmp.UNREACH_PROTOCOL, 0);
+    }
+
+    private org.smpnet.kern.Counter count(Ipv4Repr.Defect d) {
+        return switch (d) {
+            case TOOSMALL -> stats.toosmall;
+            case BADVERS -> stats.badvers;
+            case BADHLEN -> stats.badhlen;
+            case BADSUM -> stats.badsum;
+            case BADLEN -> stats.badlen;
+            case TOOSHORT -> stats.tooshort;
+        };
+    }
+}

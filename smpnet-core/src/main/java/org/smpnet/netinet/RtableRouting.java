@@ -1,0 +1,60 @@
+package org.smpnet.netinet;
+
+import org.smpnet.net.Ifnet;
+import org.smpnet.net.InAddr;
+import org.smpnet.net.InIfaddr;
+import org.smpnet.net.NetAddrs;
+import org.smpnet.net.Nexthop;
+import org.smpnet.net.Rtable;
+
+/**
+ * {@link InRouting} over the stack's {@link Rtable} and {@link NetAddrs}. Lock-free: every call is a
+ * net-epoch read of their snapshots.
+ */
+final class RtableRouting implements InRouting {
+    private final Rtable rtable;
+    private final NetAddrs addrs;
+
+    RtableRouting(Rtable rtable) {
+        this.rtable = rtable;
+        this.addrs = rtable.addrs();
+    }
+
+    @Override
+    public Hop lookup(InAddr dst) {
+        Nexthop nh = rtable.lookup(dst);
+        if (nh == null) {
+            return null;
+        }
+        int kind = nh.isReject() ? Hop.REJECT : nh.isBlackhole() ? Hop.BLACKHOLE : 0;
+        return new Hop(nh.ifp(), nh.gateway4(), nh.src(), nh.mtu(), kind);
+    }
+
+    @Override
+    public boolean isLocal(InAddr a) {
+        return addrs.isLocal(a);
+    }
+
+    @Override
+    public boolean isLocalOn(InAddr a, Ifnet ifp) {
+        InIfaddr ia = addrs.local(a);
+        return ia != null && ia.ifp() == ifp;
+    }
+
+    @Override
+    public boolean isBroadcast(InAddr a, Ifnet ifp) {
+        return addrs.isBroadcast(a, ifp);
+    }
+
+    @Override
+    public InAddr addressOn(Ifnet ifp) {
+        InIfaddr ia = addrs.firstIn(ifp);
+        return ia == null ? null : ia.inAddr();
+    }
+
+    /** The routing table publishes no change counter yet: never cache (every send looks up, an LPM walk). */
+    @Override
+    public long generation() {
+        return -1;
+    }
+}
