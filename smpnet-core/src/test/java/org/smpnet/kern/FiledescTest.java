@@ -105,6 +105,26 @@ class FiledescTest {
     }
 
     @Test
+    @DisplayName("R-FD-1: kern.maxfiles bounds the files of the whole JVM (ENFILE); kern.openfiles counts them")
+    void maxfiles() throws Exception {
+        Filedesc fdp = new Filedesc();
+        int saved = File.maxFiles();
+        int open = File.openFiles();
+        assertThat(Sysctl.kernel().get("kern.openfiles")).isEqualTo(Integer.toString(open));
+        Sysctl.kernel().set("kern.maxfiles", Integer.toString(open + 1));
+        try {
+            fdp.install(new CountingFile());
+            CountingFile extra = new CountingFile();
+            assertThatThrownBy(() -> fdp.install(extra)).extracting(FiledescTest::errnoOf).isEqualTo(Errno.ENFILE);
+            assertThat(extra.closes.get()).isEqualTo(1);
+        } finally {
+            Sysctl.kernel().set("kern.maxfiles", Integer.toString(saved));
+            fdp.closeAll();
+        }
+        assertThat(File.openFiles()).isEqualTo(open);
+    }
+
+    @Test
     @DisplayName("R-FD-1: a reference held across close keeps the file alive but closing; the last drop closes it once")
     void heldAcrossClose() throws Exception {
         Filedesc fdp = new Filedesc();
