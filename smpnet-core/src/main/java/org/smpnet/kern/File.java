@@ -44,6 +44,8 @@ public abstract class File {
 
     /** Files not yet finally closed, in the whole JVM ({@code kern.openfiles}). */
     private static final AtomicInteger OPENFILES = new AtomicInteger();
+    /** Limit {@link Filedesc#install} enforces on {@link #OPENFILES} ({@code kern.maxfiles}). */
+    private static volatile int maxfiles = 1 << 20;
 
     private final int type;
     private final AtomicInteger refs = new AtomicInteger(1);
@@ -177,6 +179,19 @@ public abstract class File {
     /** Files created and not yet finally closed, in this JVM ({@code kern.openfiles}). */
     public static int openFiles() {
         return OPENFILES.get();
+    }
+
+    /** The system-wide limit of open files ({@code kern.maxfiles}); installing beyond it fails with ENFILE. */
+    public static int maxFiles() {
+        return maxfiles;
+    }
+
+    /** Sets {@code kern.maxfiles}; files already open stay open. */
+    public static void setMaxFiles(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("kern.maxfiles must be positive, not " + n);
+        }
+        maxfiles = n;
     }
 
     /**

@@ -51,9 +51,14 @@ public final class Filedesc {
      * reference (on failure the reference is released). Never sleeps.
      *
      * @return the descriptor
-     * @throws ErrnoException EMFILE if the table is full
+     * @throws ErrnoException EMFILE if the table is full, ENFILE if the JVM holds more than
+     *     {@code kern.maxfiles} files
      */
     public int install(File fp) throws ErrnoException {
+        if (File.openFiles() > File.maxFiles()) {
+            fp.dropOpen();
+            throw new ErrnoException(Errno.ENFILE, "kern.maxfiles (" + File.maxFiles() + ") reached");
+        }
         int fd;
         lock.lock();
         try {

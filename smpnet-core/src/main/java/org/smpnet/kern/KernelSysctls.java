@@ -21,5 +21,10 @@ final class KernelSysctls {
         s.addProc("debug.giant.inventory", "Classes that need Giant, written at build time",
                 () -> String.join("\n", Giant.inventory()));
         Giant.registerSysctl(s);
+        Sysctl.IntOid maxfiles = s.addInt("kern.maxfiles", "Maximum number of open files", File.maxFiles(), 1,
+                Integer.MAX_VALUE, true, File::setMaxFiles);
+        File.setMaxFiles(maxfiles.get());
+        s.addProc("kern.openfiles", "Files open now (not yet finally closed)", File::openFiles);
+        s.addProc("kern.kqueue.knotes", "Knotes registered in all kqueues now", Kqueue::liveKnotes);
     }
 }
