@@ -513,6 +513,34 @@ public final class Socket {
         }
     }
 
+    /**
+     * Waits for a connection in progress to finish ({@code kern_connect}'s sleep). Returns at once when
+     * not connecting. Caller holds no socket mutex; may sleep.
+     *
+     * @throws ErrnoException EINPROGRESS when non-blocking, the connection's error (ECONNREFUSED...),
+     *     EBADF if closed meanwhile, EINTR
+     */
+    void waitConnected(boolean nonblocking) throws ErrnoException {
+        rcv.mtx.lock();
+        try {
+            if ((state & SS_ISCONNECTING) != 0 && nonblocking) {
+                throw new ErrnoException(Errno.EINPROGRESS, "connecting");
+            }
+            while ((state & SS_ISCONNECTING) != 0 && error == null && (state & SS_NOFDREF) == 0) {
+                rcv.sbwait(0);
+            }
+            if ((state & SS_NOFDREF) != 0) {
+                throw new ErrnoException(Errno.EBADF, "socket closed while connecting");
+            }
+            Errno e = takeErrorLocked();
+            if (e != null) {
+                throw new ErrnoException(e);
+            }
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
     /** Complete connections waiting for accept ({@code so_qlen}). Caller holds the socket lock. */
     @GuardedBy("rcv.mtx")
     int qlenLocked() {
