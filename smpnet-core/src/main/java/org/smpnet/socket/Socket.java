@@ -244,6 +244,25 @@ public final class Socket {
         snd.sowakeup();
     }
 
+    /**
+     * The datagram delivery up-call for protocols outside this package (UDP's {@code udp_append}):
+     * takes the receive mutex, appends with {@link Sockbuf#sbappendaddr} and wakes readers, knotes and
+     * selectors. Returns false when the buffer had no room, leaving {@code m} and {@code control} to
+     * the caller (free, dispose, count the drop). Caller holds no socket mutex; never sleeps.
+     */
+    public boolean soappendaddr(org.smpnet.net.Sockaddr from, org.smpnet.net.Mbuf m, List<Cmsg> control) {
+        rcv.mtx.lock();
+        try {
+            if ((rcv.state() & Sockbuf.SBS_CANTRCVMORE) != 0 || !rcv.sbappendaddr(from, m, control)) {
+                return false;
+            }
+            rcv.sowakeup();
+            return true;
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
     /** {@link #sorwakeupLocked} taking the receive mutex; caller holds no socket mutex. */
     public void sorwakeup() {
         rcv.mtx.lock();
