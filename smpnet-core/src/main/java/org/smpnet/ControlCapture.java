@@ -20,9 +20,10 @@ import org.smpnet.net.bpf.BpfProgram;
  * interface detaches (the descriptor reads end-of-file) or the client stops it.
  *
  * <p>Threads: {@link #start} runs on the session thread; afterwards only the pump writes to the
- * connection until {@link #join} returns. {@link #stop} may be called from any thread: it closes the
- * descriptor, which wakes a pump blocked in {@link BpfDescriptor#read}. A client that stops reading
- * blocks only the pump; the descriptor keeps counting what it has to drop.
+ * connection until {@link #join} returns. {@link #stop} and {@link #abort} may be called from any thread;
+ * the pump notices a stop within {@link #READ_TIMEOUT_MILLIS}, an abort at once (it closes the
+ * descriptor under the read). A client that stops reading blocks only the pump; the descriptor keeps
+ * counting what it has to drop.
  */
 final class ControlCapture {
     /** BPF buffer size when the client asks for none. */
@@ -113,8 +114,16 @@ final class ControlCapture {
         };
     }
 
-    /** Ends the capture soon: the pump sends CAPTURE_END. Any thread; idempotent. */
+    /**
+     * Ends the capture soon (within the read timeout): the pump sends what is buffered, then CAPTURE_END.
+     * Any thread; idempotent.
+     */
     void stop() {
+        stopping = true;
+    }
+
+    /** Ends the capture at once, dropping what is buffered (the endpoint is closing). Any thread. */
+    void abort() {
         stopping = true;
         d.close();
     }
@@ -131,17 +140,23 @@ final class ControlCapture {
     private void run() {
         byte[] buf = new byte[d.bufferSize()];
         long sent = 0;
+        int drainReads = 0;
         String reason = null;
         try {
             while (reason == null) {
+                boolean last = stopping;
+                if (last) {
+                    d.setNonBlocking(true); // deliver what is buffered (hold, then store), then end
+                    drainReads++;
+                }
                 int n;
                 try {
-                    n = stopping ? -2 : d.read(buf);
+                    n = d.read(buf);
                 } catch (IllegalStateException | InterruptedException closed) {
-                    n = -2; // stop() closed the descriptor under the read
+                    n = -2; // the endpoint is shutting down and closed the descriptor under the read
                 }
                 if (n == -2) {
-                    reason = "stopped by the client";
+                    reason = "capture closed";
                 } else if (n == -1) {
                     reason = "interface " + ifname + " detached";
                 } else if (n > 0) {
@@ -152,6 +167,9 @@ final class ControlCapture {
                     if (count > 0 && sent >= count) {
                         reason = "count reached";
                     }
+                }
+                if (reason == null && last && (n == 0 || drainReads >= 2)) {
+                    reason = "stopped by the client";
                 }
             }
             d.close();

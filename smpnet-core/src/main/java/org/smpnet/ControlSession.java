@@ -60,7 +60,7 @@ final class ControlSession {
     void shutdown() {
         ControlCapture c = capture;
         if (c != null) {
-            c.stop();
+            c.abort();
         }
         closeChannel();
     }
