@@ -56,7 +56,8 @@ public final class ControlProtocol {
 
     private ControlProtocol() {}
 
-    /** One frame as read. */
+    /** One frame as read; the frame owns {@code body}. */
+    @SuppressWarnings("ArrayRecordComponent") // a message in transit, never compared or hashed
     public record Frame(int version, int type, byte[] body) {}
 
     /**
@@ -199,7 +200,11 @@ public final class ControlProtocol {
                 o.writeUTF(vnet);
                 o.writeUTF(ifname);
                 o.writeInt(snaplen);
-                o.writeByte(direction.ordinal());
+                o.writeByte(switch (direction) {
+                    case IN -> 0;
+                    case OUT -> 1;
+                    case INOUT -> 2;
+                });
                 o.writeBoolean(promisc);
                 o.writeLong(count);
                 o.writeBoolean(immediate);
@@ -220,10 +225,12 @@ public final class ControlProtocol {
                 String ifname = in.readUTF();
                 int snaplen = in.readInt();
                 int dir = in.readUnsignedByte();
-                BpfDescriptor.DirectionFilter[] dirs = BpfDescriptor.DirectionFilter.values();
-                if (dir >= dirs.length) {
-                    throw new IllegalArgumentException("direction " + dir + " is not 0 (in), 1 (out) or 2 (inout)");
-                }
+                BpfDescriptor.DirectionFilter direction = switch (dir) {
+                    case 0 -> BpfDescriptor.DirectionFilter.IN;
+                    case 1 -> BpfDescriptor.DirectionFilter.OUT;
+                    case 2 -> BpfDescriptor.DirectionFilter.INOUT;
+                    default -> throw new IllegalArgumentException("direction " + dir + " is not 0 (in), 1 (out) or 2 (inout)");
+                };
                 boolean promisc = in.readBoolean();
                 long count = in.readLong();
                 boolean immediate = in.readBoolean();
@@ -236,7 +243,7 @@ public final class ControlProtocol {
                 for (int i = 0; i < n; i++) {
                     prog.add(new BpfInsn(in.readUnsignedShort(), in.readUnsignedByte(), in.readUnsignedByte(), in.readInt()));
                 }
-                return new CaptureRequest(vnet, ifname, snaplen, dirs[dir], promisc, count, immediate, bufsize, prog);
+                return new CaptureRequest(vnet, ifname, snaplen, direction, promisc, count, immediate, bufsize, prog);
             });
         }
     }

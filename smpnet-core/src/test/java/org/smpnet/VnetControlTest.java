@@ -137,7 +137,7 @@ class VnetControlTest {
             byte[] b = f.body();
             for (int off = 0; off < b.length; ) {
                 BpfHeader h = BpfHeader.read(b, off, b.length);
-                types.add((b[off + h.hdrlen() + 12] & 0xff) << 8 | b[off + h.hdrlen() + 13] & 0xff);
+                types.add(((b[off + h.hdrlen() + 12] & 0xff) << 8) | (b[off + h.hdrlen() + 13] & 0xff));
                 off += BpfHeader.recordSize(h.caplen());
             }
         }
