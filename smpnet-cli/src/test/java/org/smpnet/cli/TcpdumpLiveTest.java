@@ -165,6 +165,26 @@ class TcpdumpLiveTest {
     }
 
     @Test
+    @DisplayName("smpnet sysctl --vnet reads and writes a running Vnet's sysctls through its endpoint; errors keep their errno")
+    void sysctlRemote() {
+        String d = dir.toString();
+        CliTest.Result get = CliTest.run("sysctl", "--ctl-dir", d, "--vnet", "beta", "net.isr.dispatch");
+        assertThat(get.status()).as(get.err()).isZero();
+        assertThat(get.out()).isEqualTo("net.isr.dispatch: default\n");
+        CliTest.Result set = CliTest.run("sysctl", "--ctl-dir", d, "--vnet", "beta", "net.isr.dispatch=hybrid");
+        assertThat(set.out()).isEqualTo("net.isr.dispatch: default -> hybrid\n");
+        assertThat(beta.sysctl().get("net.isr.dispatch")).isEqualTo("hybrid");
+        assertThat(alpha.sysctl().get("net.isr.dispatch")).isEqualTo("default");
+        CliTest.Result bad = CliTest.run("sysctl", "--ctl-dir", d, "--vnet", "beta", "net.isr.dispatch=fastest");
+        assertThat(bad.status()).isEqualTo(1);
+        assertThat(bad.err()).contains("EINVAL").contains("one of default, direct, deferred, hybrid");
+        CliTest.Result none = CliTest.run("sysctl", "--ctl-dir", d, "--vnet", "gamma", "kern.ostype");
+        assertThat(none.err()).contains("no running vnet named gamma");
+        CliTest.Result subtree = CliTest.run("sysctl", "--ctl-dir", d, "--vnet", "alpha", "-n", "net.isr.numthreads");
+        assertThat(subtree.out()).isEqualTo("1\n");
+    }
+
+    @Test
     @DisplayName("smpnet demo --serve exports two Vnets with traffic, prints the tcpdump command, removes its socket when done")
     void demoServe() throws Exception {
         Path d2 = dir.resolve("demo");
