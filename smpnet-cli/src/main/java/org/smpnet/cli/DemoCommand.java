@@ -42,12 +42,33 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "4", description = "Threads per exercise (default ${DEFAULT-VALUE}).")
     int threads;
 
+    @Option(names = "--serve", description = "Instead: run two Vnets joined by an epair with traffic on it and export"
+            + " their control endpoint, for smpnet tcpdump -i from another shell.")
+    boolean serve;
+
+    @Option(names = "--linger", paramLabel = "SECONDS", defaultValue = "0",
+            description = "With --serve: stop after SECONDS (default: run until interrupted).")
+    long lingerSeconds;
+
+    @Option(names = "--name", paramLabel = "NAME", defaultValue = "demo", description = "With --serve: endpoint name (default ${DEFAULT-VALUE}).")
+    String endpointName;
+
+    @Option(names = "--period", paramLabel = "MILLIS", defaultValue = "10",
+            description = "With --serve: milliseconds between traffic rounds (default ${DEFAULT-VALUE}).")
+    long periodMillis;
+
+    @Option(names = "--ctl-dir", paramLabel = "DIR", hidden = true, description = "Directory for the control socket.")
+    java.nio.file.Path ctlDir;
+
     private final PrintStream out = System.out;
 
     @Override
     public Integer call() throws Exception {
         if (millis < 1 || threads < 1) {
             throw new IllegalArgumentException("--millis and --threads must be positive");
+        }
+        if (serve) {
+            return new DemoServer(out, ctlDir, endpointName, periodMillis, lingerSeconds).call();
         }
         Sysctl k = Sysctl.kernel();
         k.set("debug.witness.enable", "1");

@@ -31,16 +31,44 @@ import picocli.CommandLine.Parameters;
  * {@code smpnet tcpdump [-n] [-S] [-c N] [-d[d[d]]] [-y TYPE] [-r FILE] [-w FILE] [expr]}, as
  * tcpdump(1) over capture files: select packets with a pcap-filter(7) expression compiled by
  * {@link FilterCompiler} and run by the JIT or the interpreter, print one-line summaries
- * ({@link PacketPrinter}) or write the selected packets to a pcap file. Live capture ({@code -i})
- * needs the link layer and is not offered yet.
+ * ({@link PacketPrinter}) or write the selected packets to a pcap file. With {@code -i} the packets
+ * come live from an interface of a Vnet running in another process (see {@link LiveCapture}).
  */
-@Command(name = "tcpdump", description = "Read, filter and print or write packets, as tcpdump(1).")
+@Command(name = "tcpdump", description = "Capture (-i) or read (-r), filter and print or write packets, as tcpdump(1).")
 final class TcpdumpCommand implements Callable<Integer> {
     @Option(names = "-r", paramLabel = "FILE", description = "Read packets from a pcap or pcapng file.")
     Path readFile;
 
     @Option(names = "-w", paramLabel = "FILE", description = "Write the selected packets to a pcap file.")
     Path writeFile;
+
+    @Option(names = "-i", paramLabel = "IFACE", description = "Capture on an interface of a running Vnet (see -D).")
+    String iface;
+
+    @Option(names = "--vnet", paramLabel = "NAME", description = "The Vnet whose interface -i names (when several have one of that name).")
+    String vnet;
+
+    @Option(names = "-D", description = "List the interfaces of the running Vnets and exit.")
+    boolean listInterfaces;
+
+    @Option(names = "-p", description = "Do not put the interface into promiscuous mode.")
+    boolean noPromisc;
+
+    @Option(names = "-Q", paramLabel = "in|out|inout", description = "Capture only received (in), sent (out) or all (inout) packets.")
+    String direction;
+
+    @Option(names = "-s", paramLabel = "SNAPLEN", description = "Keep at most SNAPLEN bytes of each packet (0: 262144).")
+    int snaplen = FilterCompiler.DEFAULT_SNAPLEN;
+
+    @Option(names = "-B", paramLabel = "KIB", description = "BPF buffer size in KiB for -i (default 256).")
+    int bufferKib;
+
+    @Option(names = "--immediate-mode", description = "Deliver packets as they arrive instead of in buffered batches (default when printing).")
+    boolean immediateMode;
+
+    @Option(names = "--ctl-dir", paramLabel = "DIR", hidden = true,
+            description = "Directory of the Vnets' control sockets (default ${XDG_RUNTIME_DIR:-/tmp}/smpnet-$USER).")
+    Path ctlDir;
 
     @Option(names = "-c", paramLabel = "N", description = "Stop after N selected packets.")
     long count = -1;
@@ -88,8 +116,19 @@ final class TcpdumpCommand implements Callable<Integer> {
             if (dump.length > 0) {
                 return dumpProgram(out);
             }
+            Path dir = ctlDir != null ? ctlDir : org.smpnet.ControlProtocol.defaultDir();
+            if (listInterfaces) {
+                LiveCapture.listInterfaces(dir, out);
+                return 0;
+            }
+            if (iface != null) {
+                if (readFile != null) {
+                    throw new Failure("-i and -r are exclusive");
+                }
+                return LiveCapture.run(liveRequest(dir), out);
+            }
             if (readFile == null) {
-                throw new Failure("no input: give -r FILE (-i is not available: smpnet has no link layer to sniff yet)");
+                throw new Failure("no input: give -r FILE, or -i IFACE of a running Vnet (list them with -D)");
             }
             readCapture(out);
             return 0;
@@ -98,6 +137,24 @@ final class TcpdumpCommand implements Callable<Integer> {
             System.err.println("smpnet tcpdump: " + e.getMessage());
             return 1;
         }
+    }
+
+    private LiveCapture.Request liveRequest(Path dir) throws Failure {
+        if (snaplen < 0) {
+            throw new Failure("-s: invalid snaplen " + snaplen);
+        }
+        if (bufferKib < 0 || bufferKib > org.smpnet.net.bpf.BpfDescriptor.MAX_BUFSIZE / 1024) {
+            throw new Failure("-B: buffer size must be in [0, " + org.smpnet.net.bpf.BpfDescriptor.MAX_BUFSIZE / 1024 + "] KiB");
+        }
+        org.smpnet.net.bpf.BpfDescriptor.DirectionFilter dir1 = switch (direction == null ? "inout" : direction) {
+            case "in" -> org.smpnet.net.bpf.BpfDescriptor.DirectionFilter.IN;
+            case "out" -> org.smpnet.net.bpf.BpfDescriptor.DirectionFilter.OUT;
+            case "inout" -> org.smpnet.net.bpf.BpfDescriptor.DirectionFilter.INOUT;
+            default -> throw new Failure("-Q: direction must be in, out or inout, not " + direction);
+        };
+        int snap = snaplen == 0 ? FilterCompiler.DEFAULT_SNAPLEN : snaplen;
+        return new LiveCapture.Request(dir, iface, vnet, expr(), snap, dir1, !noPromisc, count, immediateMode || writeFile == null,
+                bufferKib * 1024, writeFile, absoluteSeq);
     }
 
     private String expr() {

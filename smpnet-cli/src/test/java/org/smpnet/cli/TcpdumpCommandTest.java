@@ -354,7 +354,7 @@ class TcpdumpCommandTest {
 
         assertThat(CliTest.run("tcpdump", "-d", "-y", "FDDI", "tcp").err())
                 .isEqualTo("smpnet tcpdump: invalid data link type FDDI\n");
-        assertThat(CliTest.run("tcpdump", "-n").err()).contains("no input").contains("-i is not available");
+        assertThat(CliTest.run("tcpdump", "-n").err()).contains("no input").contains("-i IFACE of a running Vnet");
         assertThat(CliTest.run("tcpdump", "--jit", "--interp", "-r", cut.toString()).status()).isEqualTo(1);
     }
 }

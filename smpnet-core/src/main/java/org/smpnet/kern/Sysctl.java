@@ -225,25 +225,38 @@ public final class Sysctl {
         }
     }
 
-    /** A string node. */
+    /** A string node, free-form or restricted to a list of choices. */
     public static final class StringOid extends Oid {
         private final AtomicReference<String> value;
         private final int maxLength;
+        private final List<String> choices;
 
-        StringOid(String name, String description, boolean writable, String initial, int maxLength) {
+        StringOid(String name, String description, boolean writable, String initial, int maxLength, List<String> choices) {
             super(name, description, writable);
             this.value = new AtomicReference<>(initial);
             this.maxLength = maxLength;
+            this.choices = List.copyOf(choices);
+            if (!this.choices.isEmpty() && !this.choices.contains(initial)) {
+                throw new IllegalArgumentException("initial value '" + initial + "' of " + name + " is not one of " + choices);
+            }
         }
 
         public String get() {
             return value.get();
         }
 
+        /** The accepted values; empty when any string (up to the length limit) is. */
+        public List<String> choices() {
+            return choices;
+        }
+
         public void set(String v) {
             if (v.length() > maxLength) {
                 throw new SysctlException(SysctlException.Errno.EINVAL,
                         "value for " + name() + " longer than " + maxLength + " characters");
+            }
+            if (!choices.isEmpty() && !choices.contains(v)) {
+                throw invalid(v, "one of " + String.join(", ", choices));
             }
             value.set(v);
         }
@@ -382,7 +395,12 @@ public final class Sysctl {
     }
 
     public StringOid addString(String name, String description, String initial, boolean writable) {
-        StringOid oid = new StringOid(name, description, writable, initial, 4096);
+        return addString(name, description, initial, writable, List.of());
+    }
+
+    /** A string node that accepts only {@code choices} (any string when empty); others are EINVAL. */
+    public StringOid addString(String name, String description, String initial, boolean writable, List<String> choices) {
+        StringOid oid = new StringOid(name, description, writable, initial, 4096, choices);
         applyTunable(oid);
         return add(oid);
     }

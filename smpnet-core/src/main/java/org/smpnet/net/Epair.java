@@ -97,8 +97,10 @@ public final class Epair {
 
     /**
      * The {@code epair} cloner of a stack instance: {@code epairN} creates {@code epairNa} and
-     * {@code epairNb} in {@code list}, joined by perfect pipes (move a side elsewhere by creating the
-     * pair with {@link #create} instead). No parameters.
+     * {@code epairNb} in {@code list}, joined by pipes impaired as the parameters say, the same in both
+     * directions ({@link PipeConfig#parse}: delay, jitter, loss, duplicate, reorder, reorder_gap,
+     * bandwidth, qlimit, seed; none gives perfect pipes). To put a side in another stack, use
+     * {@link #create} or {@code Vnet.epair}.
      */
     public static IfCloner cloner(IfnetList list, Ether ether) {
         return new IfCloner() {
@@ -114,10 +116,8 @@ public final class Epair {
 
             @Override
             public Clone create(int unit, Map<String, String> params) {
-                if (!params.isEmpty()) {
-                    throw new IllegalArgumentException("epair takes no parameters, not " + params.keySet() + " (EINVAL)");
-                }
-                Epair e = Epair.create(unit, list, ether, list, ether, PipeConfig.NONE, PipeConfig.NONE);
+                PipeConfig pipe = PipeConfig.parse(params);
+                Epair e = Epair.create(unit, list, ether, list, ether, pipe, pipe);
                 return new Clone() {
                     @Override
                     public List<Ifnet> ifnets() {
@@ -135,6 +135,19 @@ public final class Epair {
 
     public Ifnet a() {
         return a;
+    }
+
+    /**
+     * The pipe {@code ifp} transmits into, for an epair side (also one made by the cloner): where its
+     * impairment can be read or {@link LinkPipe#configure reconfigured}.
+     *
+     * @throws IllegalArgumentException if {@code ifp} is not an epair side
+     */
+    public static LinkPipe pipeOut(Ifnet ifp) {
+        if (ifp.driver() instanceof Side s) {
+            return s.out;
+        }
+        throw new IllegalArgumentException(ifp.name() + " is not an epair (EINVAL)");
     }
 
     public Ifnet b() {

@@ -223,16 +223,23 @@ public final class Ifnet {
         return mtuCopy;
     }
 
+    /** Sets the MTU; if it changed on an attached interface, tells the listeners (without locks held). */
     public void setMtu(int mtu) {
         if (mtu < 68 || mtu > 65535) {
             throw new IllegalArgumentException("MTU " + mtu + " out of range [68, 65535] for " + name);
         }
+        boolean changed;
         lock.lock();
         try {
+            changed = this.mtu != mtu;
             this.mtu = mtu;
             mtuCopy = mtu;
         } finally {
             lock.unlock();
+        }
+        IfnetList l = list;
+        if (changed && l != null && state == IfnetState.ATTACHED) {
+            l.fireMtu(this, mtu);
         }
     }
 

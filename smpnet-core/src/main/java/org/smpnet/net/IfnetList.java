@@ -143,6 +143,12 @@ public final class IfnetList {
         return out;
     }
 
+    void fireMtu(Ifnet ifp, int mtu) {
+        for (IfnetListener l : listeners) {
+            l.mtuChanged(ifp, mtu);
+        }
+    }
+
     void fireLinkState(Ifnet ifp, LinkState s) {
         for (IfnetListener l : listeners) {
             l.linkStateChanged(ifp, s);

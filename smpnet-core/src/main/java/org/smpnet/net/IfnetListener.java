@@ -13,4 +13,7 @@ public interface IfnetListener {
 
     /** The link went up or down. Called without locks held. */
     default void linkStateChanged(Ifnet ifp, LinkState state) {}
+
+    /** The interface's MTU changed (vlans on it follow). Called without locks held. */
+    default void mtuChanged(Ifnet ifp, int mtu) {}
 }

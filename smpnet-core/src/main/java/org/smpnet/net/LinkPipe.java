@@ -1,9 +1,15 @@
 package org.smpnet.net;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.PriorityQueue;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import org.smpnet.kern.Callout;
+import org.smpnet.kern.CalloutWheels;
+import org.smpnet.kern.Clock;
 import org.smpnet.kern.Counter;
 import org.smpnet.kern.Cv;
 import org.smpnet.kern.LockClass;
@@ -13,10 +19,14 @@ import org.smpnet.kern.Mtx;
 /**
  * An impairment pipe (dummynet-style) between a transmitter and a receiver: delay, jitter, loss,
  * duplication, reordering and a rate limit, decided by a seeded generator in the order packets enter.
- * A delivery thread hands packets to the receiver at their departure time, with no lock held.
+ * Packets are handed to the receiver at their departure time, with no lock held: by a delivery thread
+ * on the wall clock (the default), or by a {@link Callout} on the {@link CalloutWheels} given at
+ * construction, whose {@link org.smpnet.kern.Clock} then is the pipe's time, so with a
+ * {@link org.smpnet.kern.ManualClock} a test decides exactly when each packet arrives.
  *
- * <p>Locking key: {@code heap}, {@code rnd}, {@code busyUntil}, {@code seq} and {@code closed} are
- * guarded by {@link #lock} (class "ifq").
+ * <p>Locking key: {@code heap}, {@code rnd}, {@code busyUntil}, {@code seq}, {@code closed},
+ * {@code busy} and {@code timerDue} are guarded by {@link #lock} (class "ifq"; the callout's wheel
+ * lock is taken below it when the timer is armed).
  */
 public final class LinkPipe {
     private static final LockClass IFQ = LockClass.of("ifq", LockKind.MUTEX, false);
@@ -35,8 +45,11 @@ public final class LinkPipe {
     @GuardedBy("lock") private long seq;
     @GuardedBy("lock") private boolean closed;
     @GuardedBy("lock") private boolean busy;
+    @GuardedBy("lock") private long timerDue = Long.MAX_VALUE;
     private final Cv idle;
-    private final Thread thread;
+    private final Clock clock;
+    private final Callout timer;  // null: the delivery thread runs instead
+    private final Thread thread;  // null: the callout delivers
 
     public final Counter entered = new Counter();
     public final Counter delivered = new Counter();
@@ -45,7 +58,16 @@ public final class LinkPipe {
     public final Counter reordered = new Counter();
     public final Counter queueDrops = new Counter();
 
+    /** A pipe on the wall clock, with its own delivery thread. */
     public LinkPipe(String name, PipeConfig config, Consumer<Mbuf> receiver) {
+        this(name, config, receiver, null);
+    }
+
+    /**
+     * A pipe timed by {@code wheels}' clock, delivering from a callout on them; null: wall clock and a
+     * delivery thread.
+     */
+    public LinkPipe(String name, PipeConfig config, Consumer<Mbuf> receiver, CalloutWheels wheels) {
         this.name = name;
         this.receiver = receiver;
         this.lock = new Mtx("pipe " + name, IFQ);
@@ -58,7 +80,15 @@ public final class LinkPipe {
         } finally {
             lock.unlock();
         }
-        this.thread = Thread.ofPlatform().daemon().name("pipe " + name).start(this::run);
+        if (wheels == null) {
+            this.clock = Clock.system();
+            this.timer = null;
+            this.thread = Thread.ofPlatform().daemon().name("pipe " + name).start(this::run);
+        } else {
+            this.clock = wheels.clock();
+            this.timer = new Callout(wheels);
+            this.thread = null;
+        }
     }
 
     /** Replaces the impairment; the generator restarts from the new seed. */
@@ -98,7 +128,7 @@ public final class LinkPipe {
                 m.freem();
                 return;
             }
-            long now = System.nanoTime();
+            long now = clock.nanoTime();
             long depart = now;
             if (config.bandwidthBps() > 0) {
                 long tx = (long) m.pktLen() * 8L * 1_000_000_000L / config.bandwidthBps();
@@ -119,6 +149,7 @@ public final class LinkPipe {
                 }
             }
             changed.signalAll();
+            armLocked();
         } finally {
             lock.unlock();
         }
@@ -132,6 +163,55 @@ public final class LinkPipe {
             d += rnd.nextLong(-j, j + 1);
         }
         return Math.max(0, d);
+    }
+
+    /** Callout mode: (re)arms the timer for the earliest packet if it is not armed for that time already. */
+    @GuardedBy("lock")
+    private void armLocked() {
+        Pending head = heap.peek();
+        if (timer == null || head == null || head.due >= timerDue) {
+            return;
+        }
+        timerDue = head.due;
+        timer.reset(Duration.ofNanos(Math.max(0, head.due - clock.nanoTime())), this::deliverDue);
+    }
+
+    /** Callout mode: delivers every packet that is due, in order, then re-arms for the next. */
+    private void deliverDue() {
+        List<Mbuf> due = new ArrayList<>();
+        lock.lock();
+        try {
+            timerDue = Long.MAX_VALUE;
+            long now = clock.nanoTime();
+            while (!closed && !heap.isEmpty() && heap.peek().due <= now) {
+                due.add(heap.poll().m);
+            }
+            busy = !due.isEmpty();
+            armLocked();
+        } finally {
+            lock.unlock();
+        }
+        for (Mbuf m : due) {
+            deliver(m);
+        }
+        lock.lock();
+        try {
+            busy = false;
+            if (heap.isEmpty() || closed) {
+                idle.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void deliver(Mbuf m) {
+        try {
+            receiver.accept(m);
+            delivered.inc();
+        } catch (RuntimeException e) {
+            queueDrops.inc();
+        }
     }
 
     private void run() {
@@ -151,7 +231,7 @@ public final class LinkPipe {
                         changed.awaitUninterruptibly();
                         continue;
                     }
-                    long wait = p.due - System.nanoTime();
+                    long wait = p.due - clock.nanoTime();
                     if (wait <= 0) {
                         heap.poll();
                         m = p.m;
@@ -167,16 +247,14 @@ public final class LinkPipe {
             } finally {
                 lock.unlock();
             }
-            try {
-                receiver.accept(m);
-                delivered.inc();
-            } catch (RuntimeException e) {
-                queueDrops.inc();
-            }
+            deliver(m);
         }
     }
 
-    /** Waits until every packet in the pipe has been delivered or dropped. May sleep; hold no lock. */
+    /**
+     * Waits until every packet in the pipe has been delivered or dropped. May sleep; hold no lock. With a
+     * manual clock, advance it past the last departure first: time does not pass while this waits.
+     */
     public void drain() {
         lock.lock();
         try {
@@ -212,7 +290,10 @@ public final class LinkPipe {
         } finally {
             lock.unlock();
         }
-        if (Thread.currentThread() != thread) {
+        if (timer != null) {
+            timer.stop();
+            timer.drain();
+        } else if (Thread.currentThread() != thread) {
             try {
                 thread.join();
             } catch (InterruptedException e) {

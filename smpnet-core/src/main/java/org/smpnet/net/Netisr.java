@@ -208,7 +208,8 @@ public final class Netisr {
         this.streams = List.of(ws);
         sysctl.addInt("net.isr.numthreads", "Number of netisr threads", threads, 1, 256, false);
         this.dispatchOverride = sysctl.addString("net.isr.dispatch",
-                "Dispatch policy for all protocols: default (each protocol's own), direct, deferred or hybrid", "default", true);
+                "Dispatch policy for all protocols: default (each protocol's own), direct, deferred or hybrid", "default", true,
+                List.of("default", "direct", "deferred", "hybrid"));
     }
 
     /**
@@ -235,7 +236,7 @@ public final class Netisr {
         sysctl.addCounter(base + "queued", "Packets queued to a netisr thread", p.queued);
         sysctl.addCounter(base + "handled", "Packets handled from the queues", p.handled);
         sysctl.addCounter(base + "qdrops", "Packets dropped because the queue was full", p.qdrops);
-        sysctl.addCounter(base + "errors", "Handler failures on netisr threads", p.errors);
+        sysctl.addCounter(base + "errors", "Handler failures (exceptions), direct or queued", p.errors);
         return p;
     }
 
@@ -257,11 +258,11 @@ public final class Netisr {
         p.dispatched.inc();
         Workstream ws = streams.get(Math.floorMod(flowKey(m), streams.size()));
         switch (policy(p)) {
-            case DIRECT -> runHandler(p, m);
+            case DIRECT -> runDirect(p, m);
             case HYBRID -> {
                 if (Thread.currentThread() != ws.thread && ws.idleFor(p)) {
                     p.hybridDirect.inc();
-                    runHandler(p, m);
+                    runDirect(p, m);
                 } else {
                     enqueue(ws, p, m);
                 }
@@ -289,6 +290,19 @@ public final class Netisr {
         } else {
             p.qdrops.inc();
             m.freem();
+        }
+    }
+
+    /**
+     * Direct dispatch: a handler failure is the protocol's bug, not the driver's, so it is counted in
+     * {@code errors} and does not reach the caller (an ithread or another stack's pipe), exactly as on the
+     * netisr threads. The mbuf is not freed here: the handler owned it and may have freed or queued it.
+     */
+    private static void runDirect(Proto p, Mbuf m) {
+        try {
+            runHandler(p, m);
+        } catch (RuntimeException e) {
+            p.errors.inc();
         }
     }
 

@@ -48,6 +48,78 @@ public record PipeConfig(Duration delay, Duration jitter, double loss, double du
         }
     }
 
+    /** The parameter names {@link #parse} accepts. */
+    public static final java.util.List<String> KEYS = java.util.List.of("delay", "jitter", "loss", "duplicate", "reorder",
+            "reorder_gap", "bandwidth", "qlimit", "seed");
+
+    /**
+     * A config from cloner parameters ({@code ifconfig epair create delay 10ms loss 0.01}): {@code delay},
+     * {@code jitter} and {@code reorder_gap} as durations ({@code 10ms}, {@code 250us}, {@code 1s}; a bare
+     * number is milliseconds), {@code loss}, {@code duplicate} and {@code reorder} as probabilities,
+     * {@code bandwidth} in bits/s with an optional {@code k}, {@code M} or {@code G} suffix, {@code qlimit} in
+     * packets, {@code seed} a long. Missing keys keep {@link #NONE}'s values.
+     *
+     * @throws IllegalArgumentException naming the key, for an unknown key or a bad value (EINVAL)
+     */
+    public static PipeConfig parse(java.util.Map<String, String> params) {
+        PipeConfig c = NONE;
+        for (var e : params.entrySet()) {
+            String k = e.getKey();
+            String v = e.getValue() == null ? "" : e.getValue().trim();
+            try {
+                c = switch (k) {
+                    case "delay" -> c.withDelay(duration(v));
+                    case "jitter" -> c.withJitter(duration(v));
+                    case "loss" -> c.withLoss(Double.parseDouble(v));
+                    case "duplicate" -> c.withDuplicate(Double.parseDouble(v));
+                    case "reorder" -> c.withReorder(Double.parseDouble(v), c.reorderGap());
+                    case "reorder_gap" -> c.withReorder(c.reorder(), duration(v));
+                    case "bandwidth" -> c.withBandwidth(bandwidth(v));
+                    case "qlimit" -> c.withQueueLimit(Integer.parseInt(v));
+                    case "seed" -> c.withSeed(Long.parseLong(v));
+                    default -> throw new IllegalArgumentException("unknown parameter (known: " + String.join(", ", KEYS) + ")");
+                };
+            } catch (IllegalArgumentException | ArithmeticException bad) { // NumberFormatException too
+                throw new IllegalArgumentException("bad pipe parameter " + k + "=" + v + ": " + bad.getMessage() + " (EINVAL)", bad);
+            }
+        }
+        return c;
+    }
+
+    private static Duration duration(String v) {
+        String num = v;
+        long unitNanos = 1_000_000L;
+        for (String[] u : new String[][] {{"ns", "1"}, {"us", "1000"}, {"ms", "1000000"}, {"s", "1000000000"}}) {
+            if (v.endsWith(u[0])) {
+                num = v.substring(0, v.length() - u[0].length());
+                unitNanos = Long.parseLong(u[1]);
+                break;
+            }
+        }
+        double n = Double.parseDouble(num.trim());
+        if (!(n >= 0) || Double.isInfinite(n)) {
+            throw new IllegalArgumentException("not a non-negative duration");
+        }
+        return Duration.ofNanos(Math.round(n * unitNanos));
+    }
+
+    private static long bandwidth(String v) {
+        long mult = 1;
+        String num = v;
+        if (!v.isEmpty()) {
+            switch (v.charAt(v.length() - 1)) {
+                case 'k', 'K' -> mult = 1_000L;
+                case 'M' -> mult = 1_000_000L;
+                case 'G' -> mult = 1_000_000_000L;
+                default -> mult = 1;
+            }
+            if (mult != 1) {
+                num = v.substring(0, v.length() - 1);
+            }
+        }
+        return Math.multiplyExact(Long.parseLong(num.trim()), mult);
+    }
+
     public boolean isPerfect() {
         return delay.isZero() && jitter.isZero() && loss == 0 && duplicate == 0 && reorder == 0 && bandwidthBps == 0;
     }

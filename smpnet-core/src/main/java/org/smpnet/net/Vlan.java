@@ -7,7 +7,7 @@ package org.smpnet.net;
  *
  * <p>As in FreeBSD the interface takes the parent's link-layer address and MTU (the parent is assumed
  * to carry the 4 extra bytes, IFCAP_VLAN_MTU, as epair and the simulated NICs do) and follows the
- * parent's link state. Everything here is constant after construction; the driver is MPSAFE.
+ * parent's link state and MTU changes. Everything here is constant after construction; the driver is MPSAFE.
  */
 public final class Vlan implements IfDriver {
     /** Bytes the tag adds ({@code ETHER_VLAN_ENCAP_LEN}). */

@@ -79,6 +79,7 @@ public final class Vlans implements IfnetListener {
             lock.writeLock().unlock();
         }
         v.ifnet().setFlags(IfFlags.UP, 0);
+        v.ifnet().setMtu(parent.mtu()); // a parent MTU change that raced the trunk's publication
         return v;
     }
 
@@ -197,6 +198,18 @@ public final class Vlans implements IfnetListener {
                 list.detach(v.ifnet());
             } catch (IfnetGoneException alreadyLeaving) {
                 // destroyed concurrently by its owner
+            }
+        }
+    }
+
+    @Override
+    public void mtuChanged(Ifnet ifp, int mtu) {
+        Vlan[] t = trunks.get(ifp);
+        if (t != null) {
+            for (Vlan v : t) {
+                if (v != null) {
+                    v.ifnet().setMtu(mtu); // the parent is assumed to carry full-size tagged frames (VLAN_MTU)
+                }
             }
         }
     }

@@ -38,6 +38,45 @@ class IfClonesTest {
     }
 
     @Test
+    @DisplayName("R-IF-2: epair cloner parameters impair both pipes; unknown keys and bad values are EINVAL naming the key")
+    void epairImpairmentParameters() throws Exception {
+        try (Vnet v = new Vnet("clonepipe", 1)) {
+            List<String> names = v.ifCreate("epair", Map.of("delay", "5ms", "jitter", "250us", "loss", "0.25",
+                    "duplicate", "0.5", "reorder", "0.1", "reorder_gap", "2", "bandwidth", "10M", "qlimit", "64", "seed", "7"));
+            PipeConfig want = new PipeConfig(java.time.Duration.ofMillis(5), java.time.Duration.ofNanos(250_000), 0.25, 0.5,
+                    0.1, java.time.Duration.ofMillis(2), 10_000_000L, 64, 7);
+            assertThat(Epair.pipeOut(lookup(v, names.get(0))).config()).isEqualTo(want);
+            assertThat(Epair.pipeOut(lookup(v, names.get(1))).config()).isEqualTo(want);
+            assertThat(Epair.pipeOut(lookup(v, v.ifCreate("epair").get(0))).config()).isEqualTo(PipeConfig.NONE);
+            assertThatThrownBy(() -> Epair.pipeOut(v.loopback())).hasMessageContaining("lo0 is not an epair");
+
+            // duplicate=1: every frame arrives twice
+            List<String> dup = v.ifCreate("epair", Map.of("duplicate", "1"));
+            Ifnet a = lookup(v, dup.get(0));
+            Ifnet b = lookup(v, dup.get(1));
+            for (int i = 0; i < 5; i++) {
+                a.transmit(NetTestSupport.mbuf(NetTestSupport.frame(MacAddr.BROADCAST, MacAddr.read(a.lladdr(), 0),
+                        NetTestSupport.ETHERTYPE_TEST, new byte[46])));
+            }
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (b.get(IfCounter.IPACKETS) < 10) {
+                assertThat(System.nanoTime()).as("duplicates never arrived").isLessThan(deadline);
+                Thread.sleep(1);
+            }
+            assertThat(Epair.pipeOut(a).duplicated.get()).isEqualTo(5);
+
+            assertThatThrownBy(() -> v.ifCreate("epair", Map.of("lag", "5ms")))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("lag=5ms").hasMessageContaining("unknown parameter")
+                    .hasMessageContaining("EINVAL");
+            assertThatThrownBy(() -> v.ifCreate("epair", Map.of("loss", "1.5")))
+                    .hasMessageContaining("loss=1.5").hasMessageContaining("probability");
+            assertThatThrownBy(() -> v.ifCreate("epair", Map.of("delay", "-3ms"))).hasMessageContaining("delay=-3ms");
+            assertThatThrownBy(() -> v.ifCreate("epair", Map.of("bandwidth", "fast"))).hasMessageContaining("bandwidth=fast");
+            assertThat(names(v)).as("failed creates leave nothing behind").hasSize(1 + 2 + 2 + 2);
+        }
+    }
+
+    @Test
     @DisplayName("R-IF-2: epair, lo and vlan are created and destroyed by name; units are explicit or the lowest free")
     void createAndDestroyByName() {
         try (Vnet v = new Vnet("clone", 1)) {
@@ -78,7 +117,7 @@ class IfClonesTest {
             v.ifCreate("epair2");
             assertThatThrownBy(() -> v.ifCreate("epair2")).isInstanceOf(IfnetExistsException.class);
             assertThatThrownBy(() -> v.ifCreate("lo40000")).hasMessageContaining("out of range");
-            assertThatThrownBy(() -> v.ifCreate("epair", Map.of("x", "1"))).hasMessageContaining("no parameters");
+            assertThatThrownBy(() -> v.ifCreate("epair", Map.of("x", "1"))).hasMessageContaining("unknown parameter");
             assertThatThrownBy(() -> v.ifDestroy("lo0")).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("not created by cloning").hasMessageContaining("EINVAL");
             assertThatThrownBy(() -> v.ifDestroy("lo9")).isInstanceOf(IfnetGoneException.class).hasMessageContaining("ENXIO");

@@ -246,6 +246,50 @@ class NetisrTest {
         assertThat(sysctl.get("net.isr.proto.ip.errors")).isEqualTo("3");
     }
 
+    @ParameterizedTest(name = "policy {0}")
+    @ValueSource(strings = {"DIRECT", "HYBRID"})
+    @DisplayName("R-ISR-1: a handler that throws on the direct path is counted in errors and never reaches the caller")
+    void directHandlerExceptionCounted(String policy) {
+        Netisr n = netisr(1);
+        AtomicLong good = new AtomicLong();
+        List<Mbuf> seen = new ArrayList<>();
+        Netisr.Proto p = n.register(Netisr.IP, "ip", m -> {
+            int seq = NetTestSupport.intAt(m, 4);
+            seen.add(m);
+            m.freem();
+            if (seq % 2 == 1) {
+                throw new IllegalStateException("handler bug on " + seq);
+            }
+            good.incrementAndGet();
+        }, Netisr.Policy.valueOf(policy), 100, NetisrTest.class);
+        for (int i = 0; i < 6; i++) {
+            n.dispatch(Netisr.IP, packet(0, i)); // must not throw
+        }
+        assertThat(seen).as("every packet ran in the caller (direct or hybrid-direct on an idle thread)").hasSize(6);
+        assertThat(good.get()).isEqualTo(3);
+        assertThat(p.errors.get()).isEqualTo(3);
+        assertThat(p.dispatched.get()).isEqualTo(6);
+        assertThat(sysctl.get("net.isr.proto.ip.errors")).isEqualTo("3");
+    }
+
+    @Test
+    @DisplayName("R-ISR-1: net.isr.dispatch accepts only default/direct/deferred/hybrid; anything else is EINVAL and changes nothing")
+    void dispatchSysctlValidated() {
+        netisr(1);
+        sysctl.set("net.isr.dispatch", "deferred");
+        for (String bad : List.of("", "Direct", "fast", "direct ", "0")) {
+            assertThatThrownBy(() -> sysctl.set("net.isr.dispatch", bad))
+                    .isInstanceOfSatisfying(org.smpnet.kern.SysctlException.class,
+                            e -> assertThat(e.errno()).isEqualTo(org.smpnet.kern.SysctlException.Errno.EINVAL))
+                    .hasMessageContaining("one of default, direct, deferred, hybrid");
+            assertThat(sysctl.get("net.isr.dispatch")).isEqualTo("deferred");
+        }
+        for (String ok : List.of("direct", "hybrid", "default")) {
+            sysctl.set("net.isr.dispatch", ok);
+            assertThat(sysctl.get("net.isr.dispatch")).isEqualTo(ok);
+        }
+    }
+
     @Test
     @DisplayName("R-ISR-1: bad registrations and unregistered protocols are refused with a clear error")
     void badRegistrations() {

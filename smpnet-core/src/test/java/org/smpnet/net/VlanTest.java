@@ -52,6 +52,28 @@ class VlanTest {
     }
 
     @Test
+    @DisplayName("R-IF-3: vlans follow their parent's MTU changes; vlans on other parents do not")
+    void followsParentMtu() {
+        Ifnet other = NetTestSupport.etherIfnet("em1", list, ether, PEER);
+        Vlan v5 = vlans.create("vlan5", 5, parent);
+        Vlan v6 = vlans.create("vlan6", 6, parent);
+        Vlan w = vlans.create("vlan7", 7, other);
+        assertThat(v5.ifnet().mtu()).isEqualTo(1500);
+        parent.setMtu(9000);
+        assertThat(v5.ifnet().mtu()).isEqualTo(9000);
+        assertThat(v6.ifnet().mtu()).isEqualTo(9000);
+        assertThat(w.ifnet().mtu()).isEqualTo(1500);
+        parent.setMtu(1280);
+        assertThat(v5.ifnet().mtu()).isEqualTo(1280);
+        Vlan late = vlans.create("vlan8", 8, parent);
+        assertThat(late.ifnet().mtu()).isEqualTo(1280);
+        vlans.destroy(v6);
+        parent.setMtu(1500); // a destroyed vlan is off the trunk and not touched
+        assertThat(v5.ifnet().mtu()).isEqualTo(1500);
+        assertThat(v6.ifnet().mtu()).isEqualTo(1280);
+    }
+
+    @Test
     @DisplayName("R-IF-3: vlan output inserts TPID 0x8100 and the tag after the MACs and sends on the parent")
     void outputTags() {
         Vlan v = vlans.create("vlan5", 5, parent);
