@@ -21,6 +21,7 @@ import org.smpnet.net.NetAddrs;
 import org.smpnet.net.Rtable;
 import org.smpnet.net.Vlans;
 import org.smpnet.netinet.Inet;
+import org.smpnet.netinet.IpSockets;
 import org.smpnet.socket.Domains;
 
 /**
@@ -43,6 +44,7 @@ public final class Vnet implements AutoCloseable {
     private final IfClones clones;
     private final Rtable rtable;
     private final Inet inet;
+    private final IpSockets ipSockets;
     private final Mtx lock;
     @GuardedBy("lock") private final List<Epair> epairs = new ArrayList<>();
     @GuardedBy("lock") private boolean closed;
@@ -76,6 +78,7 @@ public final class Vnet implements AutoCloseable {
         this.rtable = new Rtable(name, sysctl, ifnets, netisr, lo0.ifnet());
         rtable.addrs().addLoopback(lo0.ifnet());
         this.inet = new Inet(name, sysctl, ifnets, ether, netisr, lo0, rtable, clock);
+        this.ipSockets = new IpSockets(inet, rtable, ifnets, domains, sysctl);
     }
 
     public String name() {
@@ -106,6 +109,11 @@ public final class Vnet implements AutoCloseable {
     /** The IPv4 layer: protocol switch, IP output, ICMP, ARP. */
     public Inet inet() {
         return inet;
+    }
+
+    /** PCBs, UDP, raw IP, IP socket options and IGMP of this stack. */
+    public IpSockets ipSockets() {
+        return ipSockets;
     }
 
     public Vlans vlans() {

@@ -4,7 +4,7 @@ import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.smpnet.kern.Epoch;
 import org.smpnet.kern.Errno;
 import org.smpnet.kern.ErrnoException;
@@ -368,13 +368,14 @@ public final class InPcbInfo {
 
     /**
      * Calls {@code action} with the entry of every bound PCB on local port {@code lport} (for broadcast
-     * and multicast delivery, {@code udp_input}'s loop). Caller is in the net epoch; the action gets an
-     * unlocked PCB and must lock and re-check it.
+     * and multicast delivery, {@code udp_input}'s loop) until it returns false. Caller is in the net
+     * epoch; the action gets an unlocked PCB and must lock and re-check it
+     * ({@link InPcb#lockIfCurrent}).
      */
-    public void forEachBound(int lport, Consumer<InPcbEntry> action) {
+    public void forEachBound(int lport, Predicate<InPcbEntry> action) {
         for (InPcbEntry e : porthash.bucket(InPcbHash.portHash(lport))) {
-            if (e.lport() == lport) {
-                action.accept(e);
+            if (e.lport() == lport && !action.test(e)) {
+                return;
             }
         }
     }

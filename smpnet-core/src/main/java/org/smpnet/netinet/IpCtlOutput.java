@@ -304,6 +304,24 @@ public final class IpCtlOutput {
         return (b[off] & 0xff) | (b[off + 1] & 0xff) << 8 | (b[off + 2] & 0xff) << 16 | (b[off + 3] & 0xff) << 24;
     }
 
+    /**
+     * The {@code IP_RECVIF} control data: a {@code struct sockaddr_dl} naming the interface (length,
+     * AF_LINK, index little-endian, type, name length, no link address, the name).
+     */
+    public static byte[] sockaddrDl(IfnetList ifnets, int index) {
+        Ifnet ifp = ifnets.byIndex(index);
+        byte[] name = ifp == null ? new byte[0] : ifp.name().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] b = new byte[8 + name.length];
+        b[0] = (byte) b.length;
+        b[1] = (byte) org.smpnet.net.Sockaddr.AF_LINK;
+        b[2] = (byte) index;
+        b[3] = (byte) (index >>> 8);
+        b[4] = (byte) (ifp == null ? 0 : ifp.type().value());
+        b[5] = (byte) name.length;
+        System.arraycopy(name, 0, b, 8, name.length);
+        return b;
+    }
+
     @com.google.errorprone.annotations.concurrent.GuardedBy("inp.lock")
     private static void checkLive(InPcb inp) throws ErrnoException {
         if (inp.isFreed()) {

@@ -1,0 +1,513 @@
+package org.smpnet.netinet;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.smpnet.kern.Epoch;
+import org.smpnet.kern.Errno;
+import org.smpnet.kern.ErrnoException;
+import org.smpnet.kern.Sysctl;
+import org.smpnet.net.InAddr;
+import org.smpnet.net.Ifnet;
+import org.smpnet.net.IfnetList;
+import org.smpnet.net.Mbuf;
+import org.smpnet.net.NetAddrs;
+import org.smpnet.net.Sockaddr;
+import org.smpnet.socket.Cmsg;
+import org.smpnet.socket.Protosw;
+import org.smpnet.socket.Socket;
+import org.smpnet.socket.SocketConst;
+import org.smpnet.socket.Sockopt;
+
+/**
+ * UDP of one stack ({@code udp_usrreq.c}): the {@code SOCK_DGRAM}/{@code IPPROTO_UDP} protocol of
+ * {@code AF_INET}, its input from IP, its ICMP error input and its output.
+ *
+ * <p>Locking: PCBs live in {@link #info} ("udbinfo", class "pcbinfo"); each PCB has its lock "inp".
+ * Input finds PCBs lock-free in the net epoch, locks each one it delivers to, and takes the receive
+ * buffer's lock under it (inp before sockbuf). Output reads the PCB under its lock and calls IP after
+ * dropping it. Statistics are per-CPU counters.
+ */
+public final class Udp implements Protosw {
+    /** {@code net.inet.udp.maxdgram} and {@code recvspace} defaults (FreeBSD's). */
+    public static final int MAXDGRAM = 9216;
+    public static final int RECVSPACE = 40 * (1024 + 16);
+
+    private final Inet inet;
+    private final InPcbInfo info;
+    private final IpCtlOutput ctl;
+    private final NetAddrs addrs;
+    private final IfnetList ifnets;
+    private final UdpStats stats;
+    private final Sysctl.BoolOid checksum;
+    private final Sysctl.BoolOid blackhole;
+    private final Sysctl.IntOid maxdgram;
+    private final Sysctl.IntOid recvspace;
+
+    /** UDP for a stack: registers its sysctl nodes and its input with {@code inet}'s protocol switch. */
+    public Udp(Inet inet, InPcbInfo info, IpCtlOutput ctl, NetAddrs addrs, IfnetList ifnets, Sysctl tree) {
+        this.inet = Objects.requireNonNull(inet, "inet");
+        this.info = Objects.requireNonNull(info, "info");
+        this.ctl = Objects.requireNonNull(ctl, "ctl");
+        this.addrs = addrs;
+        this.ifnets = ifnets;
+        this.stats = new UdpStats(tree);
+        this.checksum = tree.addBool("net.inet.udp.checksum", "compute UDP checksum on output", true, true);
+        this.blackhole = tree.addBool("net.inet.udp.blackhole", "do not send port unreachables for refused connects", false, true);
+        this.maxdgram = tree.addInt("net.inet.udp.maxdgram", "Maximum outgoing UDP datagram size", MAXDGRAM, 1, 65535, true);
+        this.recvspace = tree.addInt("net.inet.udp.recvspace", "Maximum space for incoming UDP datagrams",
+                RECVSPACE, 1, SocketConst.SB_MAX, true);
+        inet.protocols().register(UdpHdr.IPPROTO_UDP, this::input, this::ctlinput);
+    }
+
+    public UdpStats stats() {
+        return stats;
+    }
+
+    public InPcbInfo info() {
+        return info;
+    }
+
+    // ------------------------------------------------------------------ Protosw
+
+    @Override
+    public int type() {
+        return SocketConst.SOCK_DGRAM;
+    }
+
+    @Override
+    public int protocol() {
+        return UdpHdr.IPPROTO_UDP;
+    }
+
+    @Override
+    public int flags() {
+        return SocketConst.PR_ATOMIC | SocketConst.PR_ADDR;
+    }
+
+    @Override
+    public String name() {
+        return "udp";
+    }
+
+    @Override
+    public void pru_attach(Socket so, int proto) throws ErrnoException {
+        if (so.pcb() != null) {
+            throw new ErrnoException(Errno.EISCONN, "socket already has a PCB");
+        }
+        so.soreserve(maxdgram.get(), recvspace.get());
+        so.setPcb(info.alloc(so, UdpHdr.IPPROTO_UDP));
+    }
+
+    @Override
+    public void pru_detach(Socket so) {
+        if (!(so.pcb() instanceof InPcb inp)) {
+            return;
+        }
+        info.free(inp);
+        ctl.purge(inp);
+    }
+
+    @Override
+    public void pru_bind(Socket so, Sockaddr nam) throws ErrnoException {
+        info.bind(pcb(so), inet4(nam));
+    }
+
+    @Override
+    public void pru_connect(Socket so, Sockaddr nam) throws ErrnoException {
+        InPcb inp = pcb(so);
+        Sockaddr.In sin = inet4(nam);
+        info.lock.lock();
+        inp.lock.lock();
+        try {
+            if (inp.isConnected()) {
+                throw new ErrnoException(Errno.EISCONN, "already connected to " + inp.faddr() + ":" + inp.fport());
+            }
+            info.connectLocked(inp, sin);
+        } finally {
+            inp.lock.unlock();
+            info.lock.unlock();
+        }
+        so.soisconnected();
+    }
+
+    @Override
+    public void pru_disconnect(Socket so) throws ErrnoException {
+        InPcb inp = pcb(so);
+        info.lock.lock();
+        inp.lock.lock();
+        try {
+            if (!inp.isConnected()) {
+                throw new ErrnoException(Errno.ENOTCONN, "not connected");
+            }
+            info.disconnectLocked(inp, true);
+        } finally {
+            inp.lock.unlock();
+            info.lock.unlock();
+        }
+    }
+
+    @Override
+    public Sockaddr pru_sockaddr(Socket so) throws ErrnoException {
+        return pcb(so).sockaddr();
+    }
+
+    @Override
+    public Sockaddr pru_peeraddr(Socket so) throws ErrnoException {
+        return pcb(so).peeraddr();
+    }
+
+    @Override
+    public void pru_ctloutput(Socket so, Sockopt sopt) throws ErrnoException {
+        InPcb inp = pcb(so);
+        if (sopt.level() == SocketConst.SOL_SOCKET) {
+            mirrorSoOption(inp, sopt);
+            return;
+        }
+        if (sopt.level() != IpCtlOutput.IPPROTO_IP) {
+            throw new ErrnoException(Errno.ENOPROTOOPT, "udp has no level " + sopt.level());
+        }
+        ctl.ctloutput(inp, sopt, false);
+    }
+
+    /** Keeps the PCB's copy of the SO_* bits the bind rules and output read; never fails. */
+    static void mirrorSoOption(InPcb inp, Sockopt sopt) {
+        int bit = sopt.name();
+        if (!sopt.isSet() || (bit != SocketConst.SO_REUSEADDR && bit != SocketConst.SO_REUSEPORT
+                && bit != SocketConst.SO_BROADCAST && bit != SocketConst.SO_DONTROUTE)) {
+            return;
+        }
+        try {
+            boolean on = sopt.intValue() != 0;
+            int o = inp.soOptions();
+            inp.setSoOptions(on ? o | bit : o & ~bit);
+        } catch (ErrnoException tooShort) {
+            // the socket layer refuses the value itself
+        }
+    }
+
+    @Override
+    public void pru_send(Socket so, int flags, Mbuf m, Sockaddr addr, List<Cmsg> control) throws ErrnoException {
+        try {
+            if (control != null && !control.isEmpty()) {
+                throw new ErrnoException(Errno.EINVAL, "udp takes no control messages on send");
+            }
+            output(pcb(so), m, addr == null ? null : inet4(addr));
+            m = null;
+        } finally {
+            Cmsg.disposeAll(control);
+            if (m != null) {
+                m.freem();
+            }
+        }
+    }
+
+    private static InPcb pcb(Socket so) throws ErrnoException {
+        if (!(so.pcb() instanceof InPcb inp)) {
+            throw new ErrnoException(Errno.EINVAL, "socket has no inet PCB");
+        }
+        return inp;
+    }
+
+    static Sockaddr.In inet4(Sockaddr nam) throws ErrnoException {
+        if (nam instanceof Sockaddr.In sin) {
+            return sin;
+        }
+        throw new ErrnoException(Errno.EAFNOSUPPORT, "not an AF_INET address: " + nam);
+    }
+
+    // ------------------------------------------------------------------ output
+
+    /** What output needs of the PCB, read under its lock. */
+    private record Dest(InAddr laddr, int lport, InAddr faddr, int fport, IpOutOpts opts) {}
+
+    /**
+     * {@code udp_output}: adds the header and checksum and hands the datagram to IP. Binds an unbound
+     * socket to an ephemeral port first. Consumes {@code m}. Hold no lock; never sleeps.
+     */
+    void output(InPcb inp, Mbuf m, Sockaddr.In to) throws ErrnoException {
+        int len = m.pktLen();
+        if (len + UdpHdr.LEN + Ipv4View.MIN_HEADER_LEN > Ipv4View.MAXPACKET) {
+            m.freem();
+            throw new ErrnoException(Errno.EMSGSIZE, "UDP datagram of " + len + " bytes");
+        }
+        Dest d;
+        try {
+            d = destination(inp, to);
+        } catch (ErrnoException e) {
+            m.freem();
+            throw e;
+        }
+        Mbuf h = m.prepend(UdpHdr.LEN, Mbuf.M_NOWAIT);
+        h = h == null ? null : h.pullup(UdpHdr.LEN);
+        if (h == null) {
+            throw new ErrnoException(Errno.ENOBUFS, "no mbuf for the UDP header");
+        }
+        int ulen = len + UdpHdr.LEN;
+        byte[] b = h.writableData();
+        UdpHdr.emit(b, h.dataOff(), d.lport(), d.fport(), ulen, 0);
+        if (checksum.get()) {
+            int sum = UdpHdr.cksum(h, 0, ulen, d.laddr(), d.faddr());
+            UdpHdr.emit(b, h.dataOff(), d.lport(), d.fport(), ulen, sum == 0 ? 0xffff : sum);
+        }
+        stats.opackets.inc();
+        inet.ip().output(h, d.laddr(), d.faddr(), UdpHdr.IPPROTO_UDP, d.opts(), null);
+    }
+
+    private Dest destination(InPcb inp, Sockaddr.In to) throws ErrnoException {
+        boolean unbound;
+        inp.lock.lock();
+        try {
+            if (inp.isFreed()) {
+                throw new ErrnoException(Errno.EINVAL, "socket is closing");
+            }
+            if (to != null && inp.isConnected()) {
+                throw new ErrnoException(Errno.EISCONN, "sendto on a connected socket");
+            }
+            unbound = inp.lport() == 0;
+        } finally {
+            inp.lock.unlock();
+        }
+        if (unbound && to != null) {
+            info.lock.lock();
+            inp.lock.lock();
+            try {
+                if (inp.lport() == 0 && !inp.isFreed()) {
+                    info.bindLocked(inp, null); // implicit bind (in_pcbbind with no address)
+                }
+            } finally {
+                inp.lock.unlock();
+                info.lock.unlock();
+            }
+        }
+        inp.lock.lock();
+        try {
+            if (inp.isFreed()) {
+                throw new ErrnoException(Errno.EINVAL, "socket is closing");
+            }
+            IpOutOpts opts = outOpts(inp);
+            if (to == null) {
+                if (!inp.isConnected()) {
+                    throw new ErrnoException(Errno.ENOTCONN, "send without address on an unconnected socket");
+                }
+                return new Dest(inp.laddr(), inp.lport(), inp.faddr(), inp.fport(), opts);
+            }
+            if (to.port() == 0) {
+                throw new ErrnoException(Errno.EADDRNOTAVAIL, "send to port 0");
+            }
+            InAddr faddr = to.addr().isAny() ? InAddr.LOOPBACK : to.addr();
+            InAddr laddr = inp.laddr();
+            if (laddr.isAny()) {
+                IpMoptions mo = inp.moptions();
+                laddr = faddr.isMulticast() && mo != null && !mo.multicastAddr().isAny() ? mo.multicastAddr()
+                        : inet.ip().selectSource(faddr, opts, null);
+            }
+            return new Dest(laddr, inp.lport(), faddr, to.port(), opts);
+        } finally {
+            inp.lock.unlock();
+        }
+    }
+
+    /** The IP output options of the PCB's socket options. Caller holds the PCB lock. */
+    @com.google.errorprone.annotations.concurrent.GuardedBy("inp.lock")
+    static IpOutOpts outOpts(InPcb inp) {
+        int so = inp.soOptions();
+        IpMoptions mo = inp.moptions();
+        return new IpOutOpts(inp.ttl(), inp.tos(), false,
+                mo == null ? null : mo.multicastIfp(),
+                mo == null ? InPcb.DEFAULT_MULTICAST_TTL : mo.ttl(),
+                mo == null || mo.loop(),
+                (so & SocketConst.SO_DONTROUTE) != 0,
+                (so & SocketConst.SO_BROADCAST) != 0);
+    }
+
+    // ------------------------------------------------------------------ input
+
+    /** What delivery needs of the datagram. */
+    private record Rcv(InAddr src, int sport, InAddr dst, int dport, int hlen, int ifIndex, int ttl) {}
+
+    /** {@code udp_input}: {@link IpProtocols.Input} for protocol 17. Consumes {@code m}. */
+    void input(Mbuf m, int hlen) {
+        stats.ipackets.inc();
+        if (m.pktLen() < hlen + UdpHdr.LEN) {
+            stats.hdrops.inc();
+            m.freem();
+            return;
+        }
+        m = m.pullup(hlen + UdpHdr.LEN);
+        if (m == null) {
+            stats.hdrops.inc();
+            return;
+        }
+        byte[] b = m.data();
+        int o = m.dataOff();
+        InAddr src = InAddr.fromBytes(b, o + 12);
+        InAddr dst = InAddr.fromBytes(b, o + 16);
+        int u = o + hlen;
+        int ulen = UdpHdr.ulen(b, u);
+        int len = m.pktLen() - hlen;
+        if (ulen != len) {
+            if (ulen > len || ulen < UdpHdr.LEN) {
+                stats.badlen.inc();
+                m.freem();
+                return;
+            }
+            m.adj(ulen - len); // trailing bytes past the UDP length (RFC 768 allows IP padding)
+        }
+        if (UdpHdr.sum(b, u) != 0) {
+            if (UdpHdr.cksum(m, hlen, ulen, src, dst) != 0) {
+                stats.badsum.inc();
+                m.freem();
+                return;
+            }
+        } else {
+            stats.nosum.inc();
+        }
+        Rcv r = new Rcv(src, UdpHdr.sport(b, u), dst, UdpHdr.dport(b, u), hlen, m.rcvifIndex(), b[o + 8] & 0xff);
+        int et = Epoch.NET.enter();
+        try {
+            Ifnet ifp = ifnets.byIndex(r.ifIndex());
+            boolean bcast = dst.isMulticast() || (m.flags() & (Mbuf.M_BCAST | Mbuf.M_MCAST)) != 0
+                    || (ifp != null && addrs.isBroadcast(dst, ifp));
+            if (bcast) {
+                inputMulti(m, r);
+            } else {
+                inputUnicast(m, r);
+            }
+        } finally {
+            Epoch.NET.exit(et);
+        }
+    }
+
+    private void inputUnicast(Mbuf m, Rcv r) {
+        InPcb inp = info.lookupLocked(r.src(), r.sport(), r.dst(), r.dport(), true);
+        if (inp == null) {
+            stats.noport.inc();
+            if (blackhole.get()) {
+                m.freem();
+            } else {
+                inet.icmp().error(m, Icmp.UNREACH, Icmp.UNREACH_PORT, 0);
+            }
+            return;
+        }
+        try {
+            deliver(inp, m, r);
+        } finally {
+            inp.lock.unlock();
+        }
+    }
+
+    /**
+     * Broadcast and multicast: a copy to every PCB bound to the port whose addresses match (and, for
+     * multicast, that joined the group on the receiving interface), stopping after a PCB without
+     * SO_REUSEADDR/SO_REUSEPORT as FreeBSD does. Caller is in the net epoch.
+     */
+    private void inputMulti(Mbuf m, Rcv r) {
+        boolean mcast = r.dst().isMulticast();
+        int[] delivered = new int[1];
+        info.forEachBound(r.dport(), e -> {
+            if ((e.laddr() != 0 && e.laddr() != r.dst().bits())
+                    || (e.faddr() != 0 && (e.faddr() != r.src().bits() || e.fport() != r.sport()))) {
+                return true;
+            }
+            InPcb inp = e.inp();
+            if (!inp.lockIfCurrent(e)) {
+                return true;
+            }
+            try {
+                if (mcast && !joined(inp, r)) {
+                    stats.filtermcast.inc();
+                    return true;
+                }
+                Mbuf c = m.copym(0, Mbuf.M_COPYALL, Mbuf.M_NOWAIT);
+                if (c == null) {
+                    stats.fullsock.inc();
+                    return true;
+                }
+                deliver(inp, c, r);
+                delivered[0]++;
+                return (inp.soOptions() & (SocketConst.SO_REUSEADDR | SocketConst.SO_REUSEPORT)) != 0;
+            } finally {
+                inp.lock.unlock();
+            }
+        });
+        if (delivered[0] == 0) {
+            (mcast ? stats.noportmcast : stats.noportbcast).inc();
+        }
+        m.freem();
+    }
+
+    @SuppressWarnings("GuardedBy") // called from the delivery lambda, which holds inp.lock (lockIfCurrent)
+    private static boolean joined(InPcb inp, Rcv r) {
+        IpMoptions mo = inp.moptions();
+        return mo != null && mo.isMember(r.dst(), r.ifIndex());
+    }
+
+    /**
+     * Appends the datagram (headers stripped) with its source address and the control messages the
+     * socket asked for to the receive buffer, and wakes readers. Caller holds {@code inp.lock}.
+     * Consumes {@code m}.
+     */
+    @SuppressWarnings("GuardedBy") // PCB flags under inp.lock (held by the caller); the buffer's mtx is taken here
+    private void deliver(InPcb inp, Mbuf m, Rcv r) {
+        inp.lock.assertOwned();
+        List<Cmsg> control = control(inp, r);
+        m.adj(r.hlen() + UdpHdr.LEN);
+        Socket so = (Socket) inp.owner();
+        var sb = so.rcv();
+        sb.mtx().lock();
+        try {
+            if (sb.sbappendaddr(new Sockaddr.In(r.src(), r.sport()), m, control)) {
+                stats.delivered.inc();
+                so.sorwakeupLocked();
+                return;
+            }
+        } finally {
+            sb.mtx().unlock();
+        }
+        stats.fullsock.inc();
+        m.freem();
+    }
+
+    @SuppressWarnings("GuardedBy") // caller holds inp.lock
+    private List<Cmsg> control(InPcb inp, Rcv r) {
+        if ((inp.flags() & (InPcb.INP_RECVDSTADDR | InPcb.INP_RECVIF | InPcb.INP_RECVTTL)) == 0) {
+            return null;
+        }
+        List<Cmsg> c = new ArrayList<>(3);
+        if (inp.flag(InPcb.INP_RECVDSTADDR)) {
+            byte[] a = new byte[4];
+            r.dst().toBytes(a, 0);
+            c.add(new Cmsg.Data(IpCtlOutput.IPPROTO_IP, IpCtlOutput.IP_RECVDSTADDR, a));
+        }
+        if (inp.flag(InPcb.INP_RECVTTL)) {
+            c.add(new Cmsg.Data(IpCtlOutput.IPPROTO_IP, IpCtlOutput.IP_RECVTTL, new byte[] {(byte) r.ttl()}));
+        }
+        if (inp.flag(InPcb.INP_RECVIF)) {
+            c.add(new Cmsg.Data(IpCtlOutput.IPPROTO_IP, IpCtlOutput.IP_RECVIF, IpCtlOutput.sockaddrDl(ifnets, r.ifIndex())));
+        }
+        return c;
+    }
+
+    // ------------------------------------------------------------------ ICMP errors
+
+    /**
+     * {@code udp_ctlinput}: an ICMP error about a datagram we sent is reported on the connected socket
+     * it came from (port unreachable becomes ECONNREFUSED on its next call). Hold no lock.
+     */
+    void ctlinput(IcmpCtl c) {
+        Errno e = c.errno();
+        if (e == null) {
+            return;
+        }
+        InPcb inp = info.lookupLocked(c.ip().dst(), c.l4u16(2), c.ip().src(), c.l4u16(0), false);
+        if (inp == null) {
+            return;
+        }
+        try {
+            ((Socket) inp.owner()).setError(e);
+        } finally {
+            inp.lock.unlock();
+        }
+    }
+}
