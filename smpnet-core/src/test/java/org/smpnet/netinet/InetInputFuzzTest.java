@@ -1,5 +1,7 @@
 package org.smpnet.netinet;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.util.Arrays;
 import org.junit.jupiter.api.DisplayName;
@@ -80,6 +82,7 @@ class InetInputFuzzTest {
     @FuzzTest(maxDuration = "30s")
     void icmpMessages(byte[] input) {
         try (InetFuzzStack s = new InetFuzzStack()) {
+            assertThat(s.hasUdp()).as("UDP sockets bound (UDP registered in the protocol switch)").isTrue();
             for (Packet p : packets(input)) {
                 byte[] icmp = p.bytes().clone();
                 if ((p.sel() & 8) == 0 && icmp.length >= 4) {
@@ -107,6 +110,7 @@ class InetInputFuzzTest {
     @FuzzTest(maxDuration = "30s")
     void udpDatagrams(byte[] input) {
         try (InetFuzzStack s = new InetFuzzStack()) {
+            assertThat(s.hasUdp()).as("UDP sockets bound (UDP registered in the protocol switch)").isTrue();
             for (Packet p : packets(input)) {
                 InAddr dst = switch (p.sel() >>> 2) {
                     case 0 -> InetFuzzStack.US;
