@@ -1,0 +1,186 @@
+package org.smpnet.bench;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.smpnet.Vnet;
+import org.smpnet.kern.Errno;
+import org.smpnet.kern.ErrnoException;
+import org.smpnet.kern.Filedesc;
+import org.smpnet.net.Epair;
+import org.smpnet.net.InAddr;
+import org.smpnet.net.Sockaddr;
+import org.smpnet.socket.SocketApi;
+import org.smpnet.socket.SocketConst;
+import org.smpnet.socket.Sockopt;
+import org.smpnet.socket.Ucred;
+
+/**
+ * Issue 4's end-to-end packet-rate benchmark: 64-byte UDP datagrams from host A (10.0.0.1) to host B
+ * (10.0.0.2), two {@link Vnet}s joined by an epair, through the BSD-style {@link SocketApi}: per flow one
+ * sender thread calling {@code sendto} and one receiver thread calling {@code recv}, as an ordinary program
+ * does. The Linux kernel's loopback UDP is measured by the C harness {@code udp_loopback_bench} with the same
+ * shape (one sender and one receiver thread per flow, one system call per datagram) before and after, in the
+ * same run. The figure is datagrams received per second, all flows together; the ratio uses the better of
+ * the two Linux runs.
+ *
+ * <p>Usage (through {@code scripts/bench-udp}): {@code UdpPacketRate [SECONDS] [WARMUP]}; the system property
+ * {@code smpnet.udpbench.harness} names the C harness (without it only smpnet is measured).
+ */
+public final class UdpPacketRate {
+    private static final int PAYLOAD = 64;
+    private static final int BASE_PORT = 9000;
+    private static final double GOAL = 10.0;
+
+    private UdpPacketRate() {}
+
+    /** One measurement: datagrams received and sent during the window, and its length. */
+    record Result(long received, long sent, double seconds) {
+        double pps() {
+            return received / seconds;
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 5;
+        double warmup = args.length > 1 ? Double.parseDouble(args[1]) : 2;
+        String harness = System.getProperty("smpnet.udpbench.harness");
+        int[] flows = {1, 2};
+        double[][] linux = new double[flows.length][2];
+        double[] smp = new double[flows.length];
+        for (int i = 0; i < flows.length; i++) {
+            linux[i][0] = harness == null ? Double.NaN : linux(harness, flows[i], seconds, warmup).pps();
+        }
+        for (int i = 0; i < flows.length; i++) {
+            Result r = smpnet(flows[i], seconds, warmup);
+            smp[i] = r.pps();
+            System.out.printf(Locale.ROOT, "smpnet flows=%d received=%d sent=%d seconds=%.3f pps=%.0f%n",
+                    flows[i], r.received(), r.sent(), r.seconds(), r.pps());
+        }
+        for (int i = 0; i < flows.length; i++) {
+            linux[i][1] = harness == null ? Double.NaN : linux(harness, flows[i], seconds, warmup).pps();
+        }
+        System.out.println();
+        System.out.println("| flows | Linux loopback pps (before / after) | smpnet epair pps | smpnet/Linux | goal >= 10x |");
+        System.out.println("|---|---|---|---|---|");
+        for (int i = 0; i < flows.length; i++) {
+            double best = Math.max(linux[i][0], linux[i][1]);
+            double ratio = smp[i] / best;
+            System.out.printf(Locale.ROOT, "| %d | %,.0f / %,.0f | %,.0f | %.2fx | %s |%n", flows[i], linux[i][0],
+                    linux[i][1], smp[i], ratio, Double.isNaN(ratio) ? "n/a" : ratio >= GOAL ? "PASS" : "MISS");
+        }
+    }
+
+    /** Runs the C harness once and parses its one-line result. */
+    static Result linux(String harness, int flows, double seconds, double warmup)
+            throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(harness, Integer.toString(flows), Double.toString(seconds),
+                Integer.toString(PAYLOAD), Double.toString(warmup)).redirectErrorStream(true).start();
+        String line;
+        StringBuilder all = new StringBuilder();
+        Result r = null;
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            Pattern pat = Pattern.compile("seconds=([0-9.]+) received=(\\d+) sent=(\\d+)");
+            while ((line = in.readLine()) != null) {
+                all.append(line).append('\n');
+                Matcher m = pat.matcher(line);
+                if (m.find()) {
+                    r = new Result(Long.parseLong(m.group(2)), Long.parseLong(m.group(3)),
+                            Double.parseDouble(m.group(1)));
+                }
+            }
+        }
+        if (p.waitFor() != 0 || r == null) {
+            throw new IOException("linux harness failed: " + all);
+        }
+        System.out.print("linux  " + all);
+        return r;
+    }
+
+    /** Two Vnets over an epair; {@code flows} sender/receiver thread pairs; counts during the window. */
+    static Result smpnet(int flows, double seconds, double warmup) throws Exception {
+        try (Vnet a = new Vnet("udpbench-a"); Vnet b = new Vnet("udpbench-b")) {
+            Epair e = a.epair(b);
+            a.addrs().add(e.a(), InAddr.parse("10.0.0.1"), 24);
+            b.addrs().add(e.b(), InAddr.parse("10.0.0.2"), 24);
+            SocketApi apiA = new SocketApi(a.domains(), new Filedesc(), Ucred.of(1, 0, 0));
+            SocketApi apiB = new SocketApi(b.domains(), new Filedesc(), Ucred.of(2, 0, 0));
+            AtomicInteger phase = new AtomicInteger();
+            long[] received = new long[flows];
+            long[] sent = new long[flows];
+            List<Thread> threads = new ArrayList<>();
+            for (int f = 0; f < flows; f++) {
+                int rx = apiB.socket(Sockaddr.AF_INET, SocketConst.SOCK_DGRAM, 0);
+                apiB.setsockopt(rx, SocketConst.SOL_SOCKET, SocketConst.SO_RCVBUF, 1 << 20);
+                apiB.setsockopt(rx, SocketConst.SOL_SOCKET, SocketConst.SO_RCVTIMEO, Sockopt.timeval(100_000));
+                apiB.bind(rx, Sockaddr.In.of("10.0.0.2", BASE_PORT + f));
+                int tx = apiA.socket(Sockaddr.AF_INET, SocketConst.SOCK_DGRAM, 0);
+                Sockaddr to = Sockaddr.In.of("10.0.0.2", BASE_PORT + f);
+                // Resolve ARP before the clock starts: the first datagram waits in the hold queue.
+                apiA.sendto(tx, new byte[PAYLOAD], 0, PAYLOAD, 0, to);
+                int flow = f;
+                threads.add(Thread.ofPlatform().name("udpbench-rx" + f).unstarted(() -> {
+                    byte[] buf = new byte[2048];
+                    long n = 0;
+                    while (phase.get() != 2) {
+                        try {
+                            apiB.recv(rx, buf, 0, buf.length, 0);
+                        } catch (ErrnoException ex) {
+                            if (ex.errno() == Errno.EAGAIN || ex.errno() == Errno.EINTR) {
+                                continue;
+                            }
+                            throw new IllegalStateException(ex);
+                        }
+                        if (phase.get() == 1) {
+                            n++;
+                        }
+                    }
+                    received[flow] = n;
+                }));
+                threads.add(Thread.ofPlatform().name("udpbench-tx" + f).unstarted(() -> {
+                    byte[] buf = new byte[PAYLOAD];
+                    long n = 0;
+                    int p;
+                    while ((p = phase.get()) != 2) {
+                        try {
+                            apiA.sendto(tx, buf, 0, PAYLOAD, 0, to);
+                        } catch (ErrnoException ex) {
+                            if (ex.errno() == Errno.ENOBUFS || ex.errno() == Errno.EAGAIN) {
+                                continue;
+                            }
+                            throw new IllegalStateException(ex);
+                        }
+                        if (p == 1) {
+                            n++;
+                        }
+                    }
+                    sent[flow] = n;
+                }));
+            }
+            threads.forEach(Thread::start);
+            Thread.sleep((long) (warmup * 1000));
+            long t0 = System.nanoTime();
+            phase.set(1);
+            Thread.sleep((long) (seconds * 1000));
+            phase.set(2);
+            long t1 = System.nanoTime();
+            for (Thread t : threads) {
+                t.join();
+            }
+            long rxTotal = 0;
+            long txTotal = 0;
+            for (int f = 0; f < flows; f++) {
+                rxTotal += received[f];
+                txTotal += sent[f];
+            }
+            return new Result(rxTotal, txTotal, (t1 - t0) / 1e9);
+        }
+    }
+}
