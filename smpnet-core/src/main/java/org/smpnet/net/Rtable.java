@@ -313,6 +313,50 @@ public final class Rtable {
     }
 
     /**
+     * Applies an ICMP redirect ({@code rtredirect}): router {@code src} says {@code dst} is better reached
+     * through {@code gateway}. A host route for {@code dst} is changed ({@code RTF_MODIFIED}, counted in
+     * {@code newgateway}); otherwise a host route {@code RTF_DYNAMIC} is added (counted in {@code dynamic}).
+     * Reports {@code RTM_REDIRECT}. Same locking as {@link #add}.
+     *
+     * @throws ErrnoException counted in {@code badredirect}: ENETUNREACH if {@code gateway} is not on a
+     *     connected network, EHOSTUNREACH if it is one of ours, or if {@code src} is not the gateway we use
+     *     for {@code dst} (an old or forged redirect)
+     */
+    public Rtentry redirect(InAddr dst, InAddr gateway, InAddr src) throws ErrnoException {
+        Rtentry cur;
+        int et = Epoch.NET.enter();
+        try {
+            if (addrs.ifwithnet(gateway) == null) {
+                badredirect.inc();
+                throw new ErrnoException(Errno.ENETUNREACH, "redirect to " + gateway + ", not on a connected network");
+            }
+            if (addrs.isLocal(gateway) || addrs.isLocal(dst)) {
+                badredirect.inc();
+                throw new ErrnoException(Errno.EHOSTUNREACH, "redirect for or through one of our addresses");
+            }
+            cur = inet.match(key4(dst), 0);
+        } finally {
+            Epoch.NET.exit(et);
+        }
+        if (cur == null || (cur.flags() & Rtentry.RTF_GATEWAY) == 0
+                || !(cur.gateway() instanceof Sockaddr.In g && g.addr().equals(src))) {
+            badredirect.inc();
+            throw new ErrnoException(Errno.EHOSTUNREACH, "redirect for " + dst + " from " + src + ", which is not its gateway");
+        }
+        Sockaddr gw = new Sockaddr.In(gateway, 0);
+        Rtentry rt;
+        if (cur.dst().isHost()) {
+            rt = modify(cur.dst(), gw, null, Rtentry.RTF_MODIFIED, Rtentry.RTF_MODIFIED, -1);
+            newgateway.inc();
+        } else {
+            rt = insert(Prefix.host(dst), gw, null, null, Rtentry.RTF_GATEWAY | Rtentry.RTF_DYNAMIC, 0, 0);
+            dynamic.inc();
+        }
+        events.route(Rtm.RTM_REDIRECT, rt);
+        return rt;
+    }
+
+    /**
      * Removes every route through {@code ifp} or using one of its addresses ({@code rt_flushifroutes}),
      * reporting each with {@code RTM_DELETE}. Called when the interface departs, after it is marked
      * detaching (so no new route can name it) and before the epoch drains.

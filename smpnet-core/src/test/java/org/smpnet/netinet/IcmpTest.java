@@ -103,8 +103,8 @@ class IcmpTest {
             a.inet().ip().output(mbuf(new byte[16]), InAddr.ANY, ip("10.0.0.2"), PROTO_TEST, IpOutOpts.DEFAULT, null);
         }
         await("all refused", () -> b.inet().ip().stats().noproto.get() == 20);
-        assertThat(b.inet().icmp().stats().outhist(Icmp.UNREACH)).isEqualTo(5);
-        assertThat(b.inet().icmp().stats().ratelimited.get()).isEqualTo(15);
+        await("five answered, fifteen limited", () -> b.inet().icmp().stats().outhist(Icmp.UNREACH) == 5
+                && b.inet().icmp().stats().ratelimited.get() == 15);
         clock.advance(Duration.ofSeconds(1));
         a.inet().ip().output(mbuf(new byte[16]), InAddr.ANY, ip("10.0.0.2"), PROTO_TEST, IpOutOpts.DEFAULT, null);
         await("next second", () -> b.inet().icmp().stats().outhist(Icmp.UNREACH) == 6);
