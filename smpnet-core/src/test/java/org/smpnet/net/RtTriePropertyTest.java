@@ -16,15 +16,15 @@ import net.jqwik.api.constraints.IntRange;
  * around a few base addresses so that prefixes nest and part at every depth.
  */
 class RtTriePropertyTest {
-    @Property(tries = 300)
+    @Property(tries = 150)
     @Label("R-RT-1: IPv4 longest-prefix match equals a naive scan, under random adds and deletes")
-    void ipv4(@ForAll long seed, @ForAll @IntRange(min = 1, max = 300) int ops) {
+    void ipv4(@ForAll long seed, @ForAll @IntRange(min = 1, max = 200) int ops) {
         run(new Random(seed), ops, Sockaddr.AF_INET);
     }
 
-    @Property(tries = 300)
+    @Property(tries = 150)
     @Label("R-RT-1: IPv6 longest-prefix match equals a naive scan, under random adds and deletes")
-    void ipv6(@ForAll long seed, @ForAll @IntRange(min = 1, max = 300) int ops) {
+    void ipv6(@ForAll long seed, @ForAll @IntRange(min = 1, max = 200) int ops) {
         run(new Random(seed), ops, Sockaddr.AF_INET6);
     }
 

@@ -140,6 +140,26 @@ class RtableTest {
         assertThat(a.sysctl().get("net.route.stats.badredirect")).isEqualTo("3");
     }
 
+    @Test
+    @DisplayName("R-RT-1: IPv6 routes: longest match on 128-bit keys, link and reject routes")
+    void ipv6Routes() throws Exception {
+        Rtable rt = a.rtable();
+        Sockaddr.Dl link = new Sockaddr.Dl(ifa.index(), ifa.name(), new byte[0]);
+        rt.add(Prefix.parse("2001:db8::/32"), link, 0);
+        rt.add(Prefix.parse("2001:db8:1::/48"), null, Rtentry.RTF_REJECT);
+        rt.add(Prefix.parse("2001:db8:1:2::5"), link, Rtentry.RTF_STATIC);
+        Nexthop wide = inEpoch(() -> rt.lookup(In6Addr.parse("2001:db8:9::1")));
+        assertThat(wide.ifp()).isSameAs(ifa);
+        assertThat(wide.rt().dst()).isEqualTo(Prefix.parse("2001:db8::/32"));
+        assertThat(inEpoch(() -> rt.lookup(In6Addr.parse("2001:db8:1:3::1"))).isReject()).isTrue();
+        assertThat(inEpoch(() -> rt.lookup(In6Addr.parse("2001:db8:1:2::5"))).rt().dst().isHost()).isTrue();
+        assertThat(inEpoch(() -> rt.lookup(In6Addr.parse("2001:db9::1")))).isNull();
+        assertThat(rt.dump()).contains("Internet6:").contains("2001:db8::/32").contains("2001:db8:1:2::5");
+        rt.delete(Prefix.parse("2001:db8:1::/48"));
+        assertThat(inEpoch(() -> rt.lookup(In6Addr.parse("2001:db8:1:3::1"))).ifp()).isSameAs(ifa);
+        assertThat(rt.size(Sockaddr.AF_INET6)).isEqualTo(2);
+    }
+
     private interface Call {
         Object run() throws Exception;
     }
