@@ -69,6 +69,12 @@ public final class Sockbuf {
     @GuardedBy("mtx") private int records;
     /** Timeout of a blocking call in nanoseconds, 0 for none ({@code sb_timeo}). */
     @GuardedBy("mtx") private long timeoNanos;
+    /**
+     * Control messages of discarded records, disposed only after the mutex is released
+     * ({@link #sbdisposeZombies}): disposing SCM_RIGHTS closes files, and closing a socket takes
+     * locks that must not be taken under a socket buffer (the TODO list's sshd panic).
+     */
+    @GuardedBy("mtx") private java.util.ArrayList<Cmsg> zombies = new java.util.ArrayList<>();
     /** Incremented at every wakeup, so waiters can tell a wakeup from a timeout. */
     @GuardedBy("mtx") private long wakeups;
 
@@ -388,7 +394,8 @@ public final class Sockbuf {
     }
 
     /**
-     * Drops the first record whole ({@code sbdroprecord}): frees its data and disposes its control.
+     * Drops the first record whole ({@code sbdroprecord}): frees its data and queues its control for
+     * {@link #sbdisposeZombies} (never disposed under the mutex).
      * Returns the data bytes dropped. Caller holds {@link #mtx}.
      */
     @GuardedBy("mtx")
@@ -400,7 +407,9 @@ public final class Sockbuf {
         }
         int n = r.len;
         Mbuf.freeChain(r.m);
-        Cmsg.disposeAll(r.control);
+        if (r.control != null) {
+            zombies.addAll(r.control);
+        }
         sbcheckIf();
         return n;
     }
@@ -500,9 +509,10 @@ public final class Sockbuf {
     }
 
     /**
-     * Discards everything ({@code sbflush}/{@code sbrelease}'s flush part): frees data, disposes control
-     * (closing in-flight files), counts the discarded bytes and records in the Vnet's drop counters.
-     * Caller holds {@link #mtx}. Returns the data bytes discarded.
+     * Discards everything ({@code sbflush}/{@code sbrelease}'s flush part): frees data, queues control
+     * for {@link #sbdisposeZombies} (which closes in-flight files once the caller has dropped the
+     * mutex), counts the discarded bytes and records in the Vnet's drop counters. Caller holds
+     * {@link #mtx}. Returns the data bytes discarded.
      */
     @GuardedBy("mtx")
     public int sbflush() {
@@ -521,6 +531,33 @@ public final class Sockbuf {
             so.domains().sbDropRecords.add(recs);
         }
         return bytes;
+    }
+
+    /** Takes the queued control of discarded records (to dispose later, with no lock held). Caller holds {@link #mtx}. */
+    @GuardedBy("mtx")
+    List<Cmsg> sbtakeZombies() {
+        mtx.assertOwned();
+        if (zombies.isEmpty()) {
+            return List.of();
+        }
+        List<Cmsg> z = zombies;
+        zombies = new java.util.ArrayList<>();
+        return z;
+    }
+
+    /**
+     * Disposes the control of discarded records (closing files in flight). Caller holds no socket
+     * lock: closing a passed socket takes its own buffer and protocol locks.
+     */
+    public void sbdisposeZombies() {
+        List<Cmsg> z;
+        mtx.lock();
+        try {
+            z = sbtakeZombies();
+        } finally {
+            mtx.unlock();
+        }
+        Cmsg.disposeAll(z);
     }
 
     // ---- sleeping and waking ----------------------------------------------------------------

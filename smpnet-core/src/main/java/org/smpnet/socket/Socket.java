@@ -697,7 +697,8 @@ public final class Socket {
             snd.sowakeup();
         } finally {
             snd.mtx.unlock();
-        }
+        }    rcv.sbdisposeZombies();
+        snd.sbdisposeZombies();
     }
 
     @Override

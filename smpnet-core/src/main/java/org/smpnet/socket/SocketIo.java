@@ -35,7 +35,8 @@ public final class SocketIo {
 
     /**
      * Sends {@code msg}'s data (and control) on {@code so}. Returns the bytes accepted: all of them,
-     * or fewer when a non-blocking, timed-out or interrupted stream send had already sent some.
+     * or fewer when a stream send that had already sent some would block, timed out, was interrupted
+     * or failed (the error then shows on the next call).
      * Consumes the control list (it is disposed when not sent).
      *
      * @throws ErrnoException EBADF (closed), EPIPE (sending side shut), ENOTCONN/EDESTADDRREQ,
@@ -74,7 +75,14 @@ public final class SocketIo {
                     }
                     int space;
                     while (true) {
-                        checkSendable(so, sb, addr, len, pending != null);
+                        try {
+                            checkSendable(so, sb, addr, len, pending != null);
+                        } catch (ErrnoException e) {
+                            if (sent > 0) {
+                                return sent;
+                            }
+                            throw e;
+                        }
                         if (atomic && len + clen > sb.hiwat()) {
                             throw new ErrnoException(Errno.EMSGSIZE, len + " bytes, send buffer " + sb.hiwat());
                         }
@@ -119,6 +127,11 @@ public final class SocketIo {
                 boolean giant = SoGiant.pickup();
                 try {
                     pr.pru_send(so, prflags, m, addr, c);
+                } catch (ErrnoException e) {
+                    if (sent > 0) {
+                        return sent; // data went out: report it; the error shows on the next call
+                    }
+                    throw e;
                 } finally {
                     SoGiant.drop(giant);
                 }

@@ -116,6 +116,7 @@ public final class SocketOps {
         } finally {
             so.rcv.sbunlock();
         }
+        so.rcv.sbdisposeZombies();
     }
 
     private static void checkAlive(Socket so) throws ErrnoException {

@@ -46,6 +46,8 @@ final class Unp {
     private final Domains domains;
     final Mtx link = new Mtx("unp_link", "unp_link");
     @GuardedBy("link") private final Map<String, UnpCb> names = new HashMap<>();
+    /** Control of data discarded under the link lock, disposed after it is released ({@link #disposeDeferred}). */
+    @GuardedBy("link") private List<Cmsg> deferred = new ArrayList<>();
     private final Domain domain;
     /** Files in flight in SCM_RIGHTS messages sent in this Vnet (sent, not yet delivered or disposed). */
     final Counter rightsSent = new Counter();
@@ -61,6 +63,25 @@ final class Unp {
 
     Domain domain() {
         return domain;
+    }
+
+    /**
+     * Disposes control discarded while the link lock was held; called right after releasing it, since
+     * closing a passed socket re-enters this protocol, which takes the link lock again.
+     */
+    private void disposeDeferred() {
+        List<Cmsg> z;
+        link.lock();
+        try {
+            if (deferred.isEmpty()) {
+                return;
+            }
+            z = deferred;
+            deferred = new ArrayList<>();
+        } finally {
+            link.unlock();
+        }
+        Cmsg.disposeAll(z);
     }
 
     /** The protocol control block of a UNIX socket ({@code struct unpcb}); fields guarded by {@link Unp#link}. */
@@ -157,6 +178,7 @@ final class Unp {
                 u.refs.clear();
             } finally {
                 link.unlock();
+                disposeDeferred();
             }
             for (Socket s : toDisconnect) {
                 if (s.type() == SOCK_DGRAM) {
@@ -186,6 +208,7 @@ final class Unp {
                 u.addr = sun;
             } finally {
                 link.unlock();
+                disposeDeferred();
             }
         }
 
@@ -203,6 +226,7 @@ final class Unp {
                 u.peercred = so.cred();
             } finally {
                 link.unlock();
+                disposeDeferred();
             }
         }
 
@@ -241,6 +265,7 @@ final class Unp {
                 }
             } finally {
                 link.unlock();
+                disposeDeferred();
             }
             if (accepted != null) {
                 accepted.soisconnected();
@@ -267,6 +292,7 @@ final class Unp {
                 u2.peercred = so1.cred();
             } finally {
                 link.unlock();
+                disposeDeferred();
             }
             so1.soisconnected();
             so2.soisconnected();
@@ -281,6 +307,7 @@ final class Unp {
                 disconnectLocked(u, gone);
             } finally {
                 link.unlock();
+                disposeDeferred();
             }
             for (Socket s : gone) {
                 if (s.type() == SOCK_DGRAM) {
@@ -311,6 +338,7 @@ final class Unp {
                 pump(u, false);
             } finally {
                 link.unlock();
+                disposeDeferred();
             }
         }
 
@@ -324,6 +352,7 @@ final class Unp {
                 }
             } finally {
                 link.unlock();
+                disposeDeferred();
             }
         }
 
@@ -387,6 +416,7 @@ final class Unp {
                 }
             } finally {
                 link.unlock();
+                disposeDeferred();
             }
         }
 
@@ -410,6 +440,7 @@ final class Unp {
                 pump(u, false);
             } finally {
                 link.unlock();
+                disposeDeferred();
             }
         }
 
@@ -421,6 +452,7 @@ final class Unp {
                 return u.addr != null ? u.addr : NONAME;
             } finally {
                 link.unlock();
+                disposeDeferred();
             }
         }
 
@@ -435,6 +467,7 @@ final class Unp {
                 return u.conn.addr != null ? u.conn.addr : NONAME;
             } finally {
                 link.unlock();
+                disposeDeferred();
             }
         }
     }
@@ -535,6 +568,7 @@ final class Unp {
             try {
                 if (space < 0) {
                     so.snd.sbflush();
+                    deferred.addAll(so.snd.sbtakeZombies());
                     so.sowwakeupLocked();
                     return;
                 }
@@ -584,7 +618,9 @@ final class Unp {
                 if ((pso.rcv.state() & Sockbuf.SBS_CANTRCVMORE) != 0) {
                     domains.sbDropBytes.add(Sockbuf.lengthOf(m));
                     Mbuf.freeChain(m);
-                    Cmsg.disposeAll(control);
+                    if (control != null) {
+                        deferred.addAll(control);
+                    }
                 } else {
                     pso.rcv.sbappendUnchecked(m, control, seq);
                     pso.sorwakeupLocked();
