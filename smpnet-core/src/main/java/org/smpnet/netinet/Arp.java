@@ -79,31 +79,30 @@ public final class Arp implements IfnetListener {
             MacAddr mac = null;
             Mbuf dropped = null;
             Llentry ent = e;
-            e.lock.lock();
+            boolean retry;
+            ent.lock.lock();
             try {
-                if (e.deleted) {
-                    e = null;
-                    continue;
-                }
-                switch (e.state) {
-                    case REACHABLE -> mac = e.mac;
+                retry = ent.deleted; // lost a race with a delete: look up again
+                switch (retry ? null : ent.state) {
+                    case null -> { }
+                    case REACHABLE -> mac = ent.mac;
                     case STALE -> {
-                        mac = e.mac;
-                        if (e.asked == 0) { // RFC 1122 2.3.2.1: verify a stale entry in use
-                            e.asked = 1;
+                        mac = ent.mac;
+                        if (ent.asked == 0) { // RFC 1122 2.3.2.1: verify a stale entry in use
+                            ent.asked = 1;
                             ask = true;
-                            e.timer.reset(Duration.ofSeconds(waitSecs.get()), () -> timer(ent));
+                            ent.timer.reset(Duration.ofSeconds(waitSecs.get()), () -> timer(ent));
                         }
                     }
                     case INCOMPLETE -> {
-                        if (e.hold.size() >= maxhold.get()) {
-                            dropped = e.hold.poll();
+                        if (ent.hold.size() >= maxhold.get()) {
+                            dropped = ent.hold.poll();
                         }
-                        e.hold.add(m);
-                        if (e.asked == 0) {
-                            e.asked = 1;
+                        ent.hold.add(m);
+                        if (ent.asked == 0) {
+                            ent.asked = 1;
                             ask = true;
-                            e.timer.reset(Duration.ofSeconds(waitSecs.get()), () -> timer(ent));
+                            ent.timer.reset(Duration.ofSeconds(waitSecs.get()), () -> timer(ent));
                         }
                     }
                     case FAILED -> {
@@ -113,7 +112,11 @@ public final class Arp implements IfnetListener {
                     }
                 }
             } finally {
-                e.lock.unlock();
+                ent.lock.unlock();
+            }
+            if (retry) {
+                e = null;
+                continue;
             }
             if (dropped != null) {
                 stats.holdoverflow.inc();
