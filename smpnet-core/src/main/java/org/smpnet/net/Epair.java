@@ -3,6 +3,7 @@ package org.smpnet.net;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.smpnet.kern.CalloutWheels;
 
 /**
  * A virtual crossover cable ({@code if_epair}): two Ethernet interfaces, {@code epairNa} and
@@ -48,7 +49,8 @@ public final class Epair {
     private final IfQueue inB;
     private final AtomicBoolean destroyed = new AtomicBoolean();
 
-    private Epair(int unit, IfnetList listA, Ether etherA, IfnetList listB, Ether etherB, PipeConfig ab, PipeConfig ba) {
+    private Epair(int unit, IfnetList listA, Ether etherA, IfnetList listB, Ether etherB, PipeConfig ab, PipeConfig ba,
+                  CalloutWheels wheels) {
         this.listA = listA;
         this.listB = listB;
         Side sa = new Side();
@@ -57,8 +59,8 @@ public final class Epair {
         b = Ifnet.alloc("epair" + unit + "b", IfType.ETHER, sb);
         inA = new IfQueue(a.name() + " rx", QUEUE_LIMIT, Side.class, a::input);
         inB = new IfQueue(b.name() + " rx", QUEUE_LIMIT, Side.class, b::input);
-        aToB = new LinkPipe(a.name() + "->" + b.name(), ab, inB::enqueue);
-        bToA = new LinkPipe(b.name() + "->" + a.name(), ba, inA::enqueue);
+        aToB = new LinkPipe(a.name() + "->" + b.name(), ab, inB::enqueue, wheels);
+        bToA = new LinkPipe(b.name() + "->" + a.name(), ba, inA::enqueue, wheels);
         sa.out = aToB;
         sb.out = bToA;
         etherA.ifattach(a, MacAddr.local(0xe0000000 | (unit << 1)));
@@ -73,10 +75,20 @@ public final class Epair {
      */
     public static Epair create(int unit, IfnetList listA, Ether etherA, IfnetList listB, Ether etherB,
                                PipeConfig aToB, PipeConfig bToA) {
+        return create(unit, listA, etherA, listB, etherB, aToB, bToA, null);
+    }
+
+    /**
+     * As {@link #create(int, IfnetList, Ether, IfnetList, Ether, PipeConfig, PipeConfig)}, with both pipes
+     * timed by {@code wheels} (see {@link LinkPipe}; a {@link org.smpnet.kern.ManualClock} behind them puts
+     * the link's delays in virtual time); null: the wall clock.
+     */
+    public static Epair create(int unit, IfnetList listA, Ether etherA, IfnetList listB, Ether etherB,
+                               PipeConfig aToB, PipeConfig bToA, CalloutWheels wheels) {
         if (unit < 0) {
             throw new IllegalArgumentException("epair unit must not be negative: " + unit);
         }
-        Epair e = new Epair(unit, listA, etherA, listB, etherB, aToB, bToA);
+        Epair e = new Epair(unit, listA, etherA, listB, etherB, aToB, bToA, wheels);
         try {
             listA.attach(e.a);
         } catch (RuntimeException ex) {

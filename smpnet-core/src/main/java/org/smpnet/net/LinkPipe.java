@@ -14,6 +14,7 @@ import org.smpnet.kern.Counter;
 import org.smpnet.kern.Cv;
 import org.smpnet.kern.LockClass;
 import org.smpnet.kern.LockKind;
+import org.smpnet.kern.ManualClock;
 import org.smpnet.kern.Mtx;
 
 /**
@@ -252,12 +253,18 @@ public final class LinkPipe {
     }
 
     /**
-     * Waits until every packet in the pipe has been delivered or dropped. May sleep; hold no lock. With a
-     * manual clock, advance it past the last departure first: time does not pass while this waits.
+     * Waits until every packet in the pipe has been delivered or dropped. May sleep; hold no lock.
+     *
+     * @throws IllegalStateException on a {@link ManualClock} with packets still in flight: virtual time does
+     *     not pass while this waits, so advance the clock past the last departure first
      */
     public void drain() {
         lock.lock();
         try {
+            if (clock instanceof ManualClock && !heap.isEmpty()) {
+                throw new IllegalStateException("pipe " + name + " has " + heap.size()
+                        + " packets in flight on a manual clock: advance the clock, draining would wait forever");
+            }
             while ((!heap.isEmpty() || busy) && !closed) {
                 idle.awaitUninterruptibly();
             }

@@ -169,4 +169,36 @@ class EpairPipeTest {
         Arrivals other = runManual(cfg.withSeed(43), 200, 1000);
         assertThat(other).isNotEqualTo(first);
     }
+
+    @Test
+    @DisplayName("R-IF-2: an epair timed by a manual clock holds its frames until virtual time reaches their delay")
+    void epairOnManualClock() throws Exception {
+        org.smpnet.kern.ManualClock clock = new org.smpnet.kern.ManualClock();
+        IfnetList la = new IfnetList("mca");
+        IfnetList lb = new IfnetList("mcb");
+        Ether ea = new Ether();
+        Ether eb = new Ether();
+        List<Integer> got = new CopyOnWriteArrayList<>();
+        eb.register(ETHERTYPE_TEST, (ifp, m) -> {
+            got.add(NetTestSupport.intAt(m, 4));
+            m.freem();
+        });
+        try (org.smpnet.kern.CalloutWheels wheels = new org.smpnet.kern.CalloutWheels("mcpipe", clock)) {
+            PipeConfig d = PipeConfig.NONE.withDelay(Duration.ofMillis(50));
+            Epair e = Epair.create(900, la, ea, lb, eb, d, d, wheels);
+            MacAddr dst = MacAddr.read(e.b().lladdr(), 0);
+            MacAddr src = MacAddr.read(e.a().lladdr(), 0);
+            for (int i = 0; i < 4; i++) {
+                e.a().transmit(mbuf(NetTestSupport.frame(dst, src, ETHERTYPE_TEST, NetTestSupport.seqPayload(0, i, 46))));
+            }
+            clock.advance(Duration.ofMillis(49));
+            assertThat(e.pipeAtoB().inFlight()).isEqualTo(4);
+            assertThat(e.pipeAtoB().delivered.get()).isZero();
+            org.assertj.core.api.Assertions.assertThatThrownBy(e::quiesce).hasMessageContaining("advance the clock");
+            clock.advance(Duration.ofMillis(1));
+            e.quiesce();
+            assertThat(got).containsExactly(0, 1, 2, 3);
+            e.destroy();
+        }
+    }
 }
