@@ -32,6 +32,7 @@ public final class Rtable {
     private final IfnetList ifnets;
     private final Ifnet loopback;
     private final NetAddrs addrs;
+    private final RtSock rtsock;
     private final RtEvents events;
 
     /** {@code rts_badredirect}: bogus redirects. */
@@ -56,7 +57,8 @@ public final class Rtable {
         this.lock = new Mtx("rib " + owner, "rtentry");
         this.ifnets = ifnets;
         this.loopback = loopback;
-        this.events = RtEvents.NONE;
+        this.rtsock = new RtSock(owner, sysctl, netisr, this, ifnets);
+        this.events = rtsock;
         this.addrs = new NetAddrs(owner, this, ifnets, loopback, events);
         sysctl.addCounter("net.route.stats.badredirect", "Bogus redirect calls", badredirect);
         sysctl.addCounter("net.route.stats.dynamic", "Routes created by redirects", dynamic);
@@ -70,6 +72,11 @@ public final class Rtable {
     /** The interface addresses of this stack instance. */
     public NetAddrs addrs() {
         return addrs;
+    }
+
+    /** The routing-socket side: listeners, and requests as a routing-socket write makes them. */
+    public RtSock rtsock() {
+        return rtsock;
     }
 
     Ifnet loopback() {
@@ -212,6 +219,13 @@ public final class Rtable {
      * @throws ErrnoException ESRCH if there is no such route
      */
     public Rtentry delete(Prefix dst, Sockaddr gateway) throws ErrnoException {
+        Rtentry rt = remove(dst, gateway);
+        events.route(Rtm.RTM_DELETE, rt);
+        return rt;
+    }
+
+    /** {@link #delete(Prefix, Sockaddr)} without the message (the routing socket replies itself). */
+    Rtentry remove(Prefix dst, Sockaddr gateway) throws ErrnoException {
         Rtentry rt;
         lock.lock();
         try {
@@ -225,7 +239,6 @@ public final class Rtable {
             lock.unlock();
         }
         retire(rt);
-        events.route(Rtm.RTM_DELETE, rt);
         return rt;
     }
 
@@ -260,6 +273,14 @@ public final class Rtable {
      */
     public Rtentry change(Prefix dst, Sockaddr gateway, Ifnet ifp, int flags, int flagMask, int mtu)
             throws ErrnoException {
+        Rtentry rt = modify(dst, gateway, ifp, flags, flagMask, mtu);
+        events.route(Rtm.RTM_CHANGE, rt);
+        return rt;
+    }
+
+    /** {@link #change} without the message. */
+    Rtentry modify(Prefix dst, Sockaddr gateway, Ifnet ifp, int flags, int flagMask, int mtu)
+            throws ErrnoException {
         for (int attempt = 0; ; attempt++) {
             Rtentry old = inEpoch(() -> get(dst));
             if (old == null) {
@@ -287,9 +308,52 @@ public final class Rtable {
                 lock.unlock();
             }
             retire(old);
-            events.route(Rtm.RTM_CHANGE, rt);
             return rt;
         }
+    }
+
+    /**
+     * Applies an ICMP redirect ({@code rtredirect}): router {@code src} says {@code dst} is better reached
+     * through {@code gateway}. A host route for {@code dst} is changed ({@code RTF_MODIFIED}, counted in
+     * {@code newgateway}); otherwise a host route {@code RTF_DYNAMIC} is added (counted in {@code dynamic}).
+     * Reports {@code RTM_REDIRECT}. Same locking as {@link #add}.
+     *
+     * @throws ErrnoException counted in {@code badredirect}: ENETUNREACH if {@code gateway} is not on a
+     *     connected network, EHOSTUNREACH if it is one of ours, or if {@code src} is not the gateway we use
+     *     for {@code dst} (an old or forged redirect)
+     */
+    public Rtentry redirect(InAddr dst, InAddr gateway, InAddr src) throws ErrnoException {
+        Rtentry cur;
+        int et = Epoch.NET.enter();
+        try {
+            if (addrs.ifwithnet(gateway) == null) {
+                badredirect.inc();
+                throw new ErrnoException(Errno.ENETUNREACH, "redirect to " + gateway + ", not on a connected network");
+            }
+            if (addrs.isLocal(gateway) || addrs.isLocal(dst)) {
+                badredirect.inc();
+                throw new ErrnoException(Errno.EHOSTUNREACH, "redirect for or through one of our addresses");
+            }
+            cur = inet.match(key4(dst), 0);
+        } finally {
+            Epoch.NET.exit(et);
+        }
+        if (cur == null || (cur.flags() & Rtentry.RTF_GATEWAY) == 0
+                || !(cur.gateway() instanceof Sockaddr.In g && g.addr().equals(src))) {
+            badredirect.inc();
+            throw new ErrnoException(Errno.EHOSTUNREACH, "redirect for " + dst + " from " + src + ", which is not its gateway");
+        }
+        Sockaddr gw = new Sockaddr.In(gateway, 0);
+        Rtentry rt;
+        if (cur.dst().isHost()) {
+            rt = modify(cur.dst(), gw, null, Rtentry.RTF_MODIFIED, Rtentry.RTF_MODIFIED, -1);
+            newgateway.inc();
+        } else {
+            rt = insert(Prefix.host(dst), gw, null, null, Rtentry.RTF_GATEWAY | Rtentry.RTF_DYNAMIC, 0, 0);
+            dynamic.inc();
+        }
+        events.route(Rtm.RTM_REDIRECT, rt);
+        return rt;
     }
 
     /**

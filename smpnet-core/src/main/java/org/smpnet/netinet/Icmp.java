@@ -316,9 +316,9 @@ public final class Icmp {
             inet.ip().stats.odropped.inc();
             return;
         }
+        stats.outhist[type].inc(); // counted before output, as icmp_send does: the answer may arrive first
         try {
             inet.ip().output(m, src, dst, IpProtocols.IPPROTO_ICMP, IpOutOpts.DEFAULT, null);
-            stats.outhist[type].inc();
         } catch (ErrnoException e) {
             if (e.errno() == Errno.ENETUNREACH || e.errno() == Errno.EHOSTUNREACH) {
                 stats.noroute.inc();
@@ -359,7 +359,7 @@ public final class Icmp {
         if (m == null) {
             throw new ErrnoException(Errno.ENOBUFS, "no mbufs for an echo request");
         }
-        inet.ip().output(m, src, dst, IpProtocols.IPPROTO_ICMP, opts, null);
         stats.outhist[ECHO].inc();
+        inet.ip().output(m, src, dst, IpProtocols.IPPROTO_ICMP, opts, null);
     }
 }

@@ -158,8 +158,8 @@ public final class IpReass {
                 Iterator<Ipq> oldest = queues.values().iterator();
                 Ipq victim = oldest.next();
                 oldest.remove();
-                drop(victim, toFree);
                 stats.fragdropped.add(victim.frags.size());
+                drop(victim, toFree);
             }
             Callout timer = new Callout(inet.callouts());
             q = new Ipq(key, timer);

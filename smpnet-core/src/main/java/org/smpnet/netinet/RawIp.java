@@ -181,7 +181,7 @@ public final class RawIp implements Protosw {
                 inp.lock.unlock();
             }
             Mbuf out = m;
-            m = null;
+            m = null; // IP consumes it, also when it fails
             if (hdrincl) {
                 inet.ip().outputHdrincl(out, opts, null);
             } else {

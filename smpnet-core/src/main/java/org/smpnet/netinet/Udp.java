@@ -188,18 +188,21 @@ public final class Udp implements Protosw {
 
     @Override
     public void pru_send(Socket so, int flags, Mbuf m, Sockaddr addr, List<Cmsg> control) throws ErrnoException {
-        try {
-            if (control != null && !control.isEmpty()) {
-                throw new ErrnoException(Errno.EINVAL, "udp takes no control messages on send");
-            }
-            output(pcb(so), m, addr == null ? null : inet4(addr));
-            m = null;
-        } finally {
-            Cmsg.disposeAll(control);
-            if (m != null) {
-                m.freem();
-            }
+        Cmsg.disposeAll(control);
+        if (control != null && !control.isEmpty()) {
+            m.freem();
+            throw new ErrnoException(Errno.EINVAL, "udp takes no control messages on send");
         }
+        InPcb inp;
+        Sockaddr.In to;
+        try {
+            inp = pcb(so);
+            to = addr == null ? null : inet4(addr);
+        } catch (ErrnoException e) {
+            m.freem();
+            throw e;
+        }
+        output(inp, m, to); // consumes m, also when it throws
     }
 
     private static InPcb pcb(Socket so) throws ErrnoException {

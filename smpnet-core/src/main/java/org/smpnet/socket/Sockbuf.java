@@ -446,7 +446,7 @@ public final class Sockbuf {
 
     /**
      * Removes {@code len} bytes of data from the front of the first record ({@code sbdrop} within a
-     * record), freeing emptied mbufs; drops the record when it empties and has no control left.
+     * record), freeing emptied mbufs; drops the record once it holds neither data nor control.
      * Caller holds {@link #mtx}.
      */
     @GuardedBy("mtx")
@@ -475,7 +475,7 @@ public final class Sockbuf {
                 left = 0;
             }
         }
-        if (r.len == 0 && r.control == null && r.addr == null && (r.eor || r.next != null)) {
+        if (r.len == 0 && r.control == null && r.addr == null) {
             sbdroprecord();
         }
         sbcheckIf();

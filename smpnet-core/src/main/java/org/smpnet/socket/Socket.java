@@ -244,6 +244,25 @@ public final class Socket {
         snd.sowakeup();
     }
 
+    /**
+     * The datagram delivery up-call for protocols outside this package (UDP's {@code udp_append}):
+     * takes the receive mutex, appends with {@link Sockbuf#sbappendaddr} and wakes readers, knotes and
+     * selectors. Returns false when the buffer had no room, leaving {@code m} and {@code control} to
+     * the caller (free, dispose, count the drop). Caller holds no socket mutex; never sleeps.
+     */
+    public boolean soappendaddr(org.smpnet.net.Sockaddr from, org.smpnet.net.Mbuf m, List<Cmsg> control) {
+        rcv.mtx.lock();
+        try {
+            if ((rcv.state() & Sockbuf.SBS_CANTRCVMORE) != 0 || !rcv.sbappendaddr(from, m, control)) {
+                return false;
+            }
+            rcv.sowakeup();
+            return true;
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
     /** {@link #sorwakeupLocked} taking the receive mutex; caller holds no socket mutex. */
     public void sorwakeup() {
         rcv.mtx.lock();
@@ -507,6 +526,34 @@ public final class Socket {
                     throw new ErrnoException(Errno.EAGAIN, "no connection to accept");
                 }
                 rcv.sbwait(deadline);
+            }
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    /**
+     * Waits for a connection in progress to finish ({@code kern_connect}'s sleep). Returns at once when
+     * not connecting. Caller holds no socket mutex; may sleep.
+     *
+     * @throws ErrnoException EINPROGRESS when non-blocking, the connection's error (ECONNREFUSED...),
+     *     EBADF if closed meanwhile, EINTR
+     */
+    void waitConnected(boolean nonblocking) throws ErrnoException {
+        rcv.mtx.lock();
+        try {
+            if ((state & SS_ISCONNECTING) != 0 && nonblocking) {
+                throw new ErrnoException(Errno.EINPROGRESS, "connecting");
+            }
+            while ((state & SS_ISCONNECTING) != 0 && error == null && (state & SS_NOFDREF) == 0) {
+                rcv.sbwait(0);
+            }
+            if ((state & SS_NOFDREF) != 0) {
+                throw new ErrnoException(Errno.EBADF, "socket closed while connecting");
+            }
+            Errno e = takeErrorLocked();
+            if (e != null) {
+                throw new ErrnoException(e);
             }
         } finally {
             rcv.mtx.unlock();

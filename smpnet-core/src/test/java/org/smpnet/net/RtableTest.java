@@ -116,6 +116,30 @@ class RtableTest {
         assertThat(lookup("10.3.0.1").isReject()).isTrue();
     }
 
+    @Test
+    @DisplayName("R-RT-1: ICMP redirects add a dynamic host route or change a host route; bogus ones are counted")
+    void redirects() throws Exception {
+        a.addrs().add(ifa, InAddr.parse("10.0.0.1"), 24);
+        Rtable rt = a.rtable();
+        rt.add(Prefix.parse("default"), new Sockaddr.In(InAddr.parse("10.0.0.254"), 0), Rtentry.RTF_GATEWAY);
+        InAddr dst = InAddr.parse("192.0.2.7");
+        Rtentry dyn = rt.redirect(dst, InAddr.parse("10.0.0.253"), InAddr.parse("10.0.0.254"));
+        assertThat(dyn.dst()).isEqualTo(Prefix.host(dst));
+        assertThat(dyn.flags() & (Rtentry.RTF_DYNAMIC | Rtentry.RTF_HOST | Rtentry.RTF_GATEWAY))
+                .isEqualTo(Rtentry.RTF_DYNAMIC | Rtentry.RTF_HOST | Rtentry.RTF_GATEWAY);
+        assertThat(lookup("192.0.2.7").gateway4()).isEqualTo(InAddr.parse("10.0.0.253"));
+        assertThat(lookup("192.0.2.8").gateway4()).isEqualTo(InAddr.parse("10.0.0.254"));
+        Rtentry mod = rt.redirect(dst, InAddr.parse("10.0.0.252"), InAddr.parse("10.0.0.253"));
+        assertThat(mod.flags() & Rtentry.RTF_MODIFIED).isNotZero();
+        assertThat(lookup("192.0.2.7").gateway4()).isEqualTo(InAddr.parse("10.0.0.252"));
+        assertErrno(() -> rt.redirect(dst, InAddr.parse("10.0.0.250"), InAddr.parse("10.0.0.254")), Errno.EHOSTUNREACH);
+        assertErrno(() -> rt.redirect(dst, InAddr.parse("198.51.100.1"), InAddr.parse("10.0.0.252")), Errno.ENETUNREACH);
+        assertErrno(() -> rt.redirect(dst, InAddr.parse("10.0.0.1"), InAddr.parse("10.0.0.252")), Errno.EHOSTUNREACH);
+        assertThat(a.sysctl().get("net.route.stats.dynamic")).isEqualTo("1");
+        assertThat(a.sysctl().get("net.route.stats.newgateway")).isEqualTo("1");
+        assertThat(a.sysctl().get("net.route.stats.badredirect")).isEqualTo("3");
+    }
+
     private interface Call {
         Object run() throws Exception;
     }

@@ -1,0 +1,112 @@
+package org.smpnet.netinet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.smpnet.netinet.InetTestSupport.PROTO_TEST;
+import static org.smpnet.netinet.InetTestSupport.await;
+import static org.smpnet.netinet.InetTestSupport.ip;
+import static org.smpnet.netinet.InetTestSupport.mbuf;
+import static org.smpnet.netinet.InetTestSupport.pattern;
+
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.smpnet.Vnet;
+import org.smpnet.kern.Errno;
+import org.smpnet.kern.ManualClock;
+import org.smpnet.net.Epair;
+import org.smpnet.net.InAddr;
+import org.smpnet.net.Prefix;
+import org.smpnet.net.Rtentry;
+import org.smpnet.net.Sockaddr;
+
+/** a (10.0.1.1) -- r (10.0.1.2 | 10.0.2.2) -- c (10.0.2.3). */
+class ForwardTest {
+    private final ManualClock clock = new ManualClock();
+    private Vnet a;
+    private Vnet r;
+    private Vnet c;
+    private Epair ar;
+    private Epair rc;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        a = new Vnet("fwda", 1, clock);
+        r = new Vnet("fwdr", 1, clock);
+        c = new Vnet("fwdc", 1, clock);
+        ar = a.epair(r);
+        rc = r.epair(c);
+        a.addrs().add(ar.a(), ip("10.0.1.1"), 24);
+        r.addrs().add(ar.b(), ip("10.0.1.2"), 24);
+        r.addrs().add(rc.a(), ip("10.0.2.2"), 24);
+        c.addrs().add(rc.b(), ip("10.0.2.3"), 24);
+        a.rtable().add(Prefix.parse("default"), new Sockaddr.In(ip("10.0.1.2"), 0), Rtentry.RTF_GATEWAY | Rtentry.RTF_STATIC);
+        c.rtable().add(Prefix.parse("default"), new Sockaddr.In(ip("10.0.2.2"), 0), Rtentry.RTF_GATEWAY | Rtentry.RTF_STATIC);
+        ar.quiesce();
+        rc.quiesce();
+    }
+
+    @AfterEach
+    void tearDown() {
+        a.close();
+        r.close();
+        c.close();
+    }
+
+    @Test
+    @DisplayName("R-IP-1: with forwarding on, the middle Vnet forwards both ways and decrements the TTL")
+    void forwards() throws Exception {
+        r.sysctl().set("net.inet.ip.forwarding", "1");
+        Ping.Result res = new Ping(a.inet()).run(ip("10.0.2.3"), 3, 56, Duration.ZERO, Duration.ofSeconds(20), null);
+        assertThat(res.received()).isEqualTo(3);
+        assertThat(res.replies()).allSatisfy(x -> assertThat(x.ttl()).isEqualTo(63));
+        await("six forwarded", () -> r.inet().ip().stats().forward.get() == 6);
+        InetTestSupport.Sink sink = InetTestSupport.Sink.register(c, PROTO_TEST);
+        byte[] big = pattern(4000, 9);
+        a.inet().ip().output(mbuf(big), InAddr.ANY, ip("10.0.2.3"), PROTO_TEST, IpOutOpts.DEFAULT, null);
+        await("fragmented datagram across the router", () -> sink.got.size() == 1);
+        assertThat(sink.got.get(0).payload()).isEqualTo(big);
+        assertThat(sink.got.get(0).ttl()).isEqualTo(63);
+    }
+
+    @Test
+    @DisplayName("R-IP-1: forwarding off drops transit datagrams as cantforward; the sender sees loss only")
+    void forwardingOff() throws Exception {
+        Ping.Result res = new Ping(a.inet()).run(ip("10.0.2.3"), 2, 56, Duration.ZERO, Duration.ofMillis(300), null);
+        assertThat(res.received()).isZero();
+        await("cantforward", () -> r.inet().ip().stats().cantforward.get() == 2);
+    }
+
+    @Test
+    @DisplayName("R-IP-1: TTL expiry at the router sends time-exceeded to the sender's protocol")
+    void ttlExpiry() throws Exception {
+        r.sysctl().set("net.inet.ip.forwarding", "1");
+        InetTestSupport.Sink sink = InetTestSupport.Sink.register(a, PROTO_TEST);
+        a.inet().ip().output(mbuf(new byte[12]), InAddr.ANY, ip("10.0.2.3"), PROTO_TEST, IpOutOpts.DEFAULT.withTtl(1), null);
+        await("time exceeded", () -> sink.errors.size() == 1);
+        IcmpCtl e = sink.errors.get(0);
+        assertThat(e.type()).isEqualTo(Icmp.TIMXCEED);
+        assertThat(e.code()).isEqualTo(Icmp.TIMXCEED_INTRANS);
+        assertThat(e.peer()).isEqualTo(ip("10.0.2.3"));
+        assertThat(r.inet().icmp().stats().outhist(Icmp.TIMXCEED)).isEqualTo(1);
+    }
+
+    @Test
+    @DisplayName("R-IP-1: DF over the next link's MTU gets needs-frag with that MTU; no route gets host unreachable")
+    void needsFragAndUnreachable() throws Exception {
+        r.sysctl().set("net.inet.ip.forwarding", "1");
+        rc.a().setMtu(1280);
+        InetTestSupport.Sink sink = InetTestSupport.Sink.register(a, PROTO_TEST);
+        a.inet().ip().output(mbuf(new byte[1400]), InAddr.ANY, ip("10.0.2.3"), PROTO_TEST, IpOutOpts.DEFAULT.withDf(true), null);
+        await("needs frag", () -> sink.errors.size() == 1);
+        IcmpCtl e = sink.errors.get(0);
+        assertThat(e.code()).isEqualTo(Icmp.UNREACH_NEEDFRAG);
+        assertThat(e.mtu()).isEqualTo(1280);
+        assertThat(e.errno()).isEqualTo(Errno.EMSGSIZE);
+        a.inet().ip().output(mbuf(new byte[20]), InAddr.ANY, ip("192.0.2.1"), PROTO_TEST, IpOutOpts.DEFAULT, null);
+        await("host unreachable", () -> sink.errors.size() == 2);
+        assertThat(sink.errors.get(1).code()).isEqualTo(Icmp.UNREACH_HOST);
+        assertThat(r.inet().ip().stats().noroute.get()).isEqualTo(1);
+    }
+}
