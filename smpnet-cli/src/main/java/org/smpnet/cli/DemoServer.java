@@ -54,7 +54,10 @@ final class DemoServer implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             Epair e = alpha.epair(beta);
+            alpha.addrs().add(e.a(), org.smpnet.net.InAddr.parse("10.0.0.1"), 24);
+            beta.addrs().add(e.b(), org.smpnet.net.InAddr.parse("10.0.0.2"), 24);
             ctl = VnetControl.export(dir, name, List.of(alpha, beta));
+            ctl.setTools(NetTools::run);
             traffic = new DemoTraffic(e.a(), e.b(), periodMillis);
             announce(ctl, e.a(), e.b());
             boolean interrupted = lingerSeconds == 0 ? awaitForever(stop) : stop.await(lingerSeconds, TimeUnit.SECONDS);
@@ -97,6 +100,11 @@ final class DemoServer implements Callable<Integer> {
         out.println("  smpnet tcpdump" + dirOpt + " -i " + b.name() + " -Q in 'icmp[icmptype] == icmp-echo'");
         out.println("  smpnet tcpdump" + dirOpt + " -i " + a.name() + " -c 100 -w /tmp/demo.pcap 'tcp port 80'");
         out.println("  smpnet tcpdump" + dirOpt + " -i lo0 --vnet beta");
+        out.println("  smpnet ping" + dirOpt + " --vnet alpha -c 3 10.0.0.2");
+        out.println("  smpnet route" + dirOpt + " --vnet alpha add 10.9.0.0/16 10.0.0.2");
+        out.println("  smpnet netstat" + dirOpt + " --vnet alpha -r");
+        out.println("  smpnet netstat" + dirOpt + " --vnet beta -s -p icmp");
+        out.println("  smpnet ifconfig" + dirOpt + " --vnet alpha");
         out.println(lingerSeconds == 0 ? "serving until interrupted (Ctrl-C)" : "serving for " + lingerSeconds + " s");
         out.flush();
     }
