@@ -23,7 +23,6 @@ import org.smpnet.kern.Giant;
 import org.smpnet.kern.LockClass;
 import org.smpnet.kern.LockKind;
 import org.smpnet.kern.Mtx;
-import org.smpnet.kern.RwLock;
 import org.smpnet.kern.Sx;
 import org.smpnet.kern.Sysctl;
 import org.smpnet.kern.Witness;
@@ -54,7 +53,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--quiet", description = "Leave out the per-reply and progress lines.")
     boolean quiet;
 
-    @Option(names = "--seed", paramLabel = "N", defaultValue = "4", description = "Seed of the impairment's random choices (default ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "5", description = "Seed of the impairment's random choices (default ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--kernel", description = "Instead: exercise the kernel services (locks, epoch, callouts, taskqueue, mbufs)"
@@ -249,12 +248,12 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /**
-     * The declared order as a socket send would take it: socket I/O sx, PCB info (shared), PCB,
+     * The declared order as a socket send would take it: socket I/O sx, PCB info, PCB,
      * socket buffer, routing entry; entry points pick up Giant as net.mpsafenet says.
      */
     private void locks(String mode) throws InterruptedException {
         Sx sbsx = new Sx("so_snd_sx", LockClass.of("sbsx", LockKind.SX, false));
-        RwLock pcbinfo = new RwLock("udbinfo", LockClass.of("pcbinfo", LockKind.RW, false));
+        Mtx pcbinfo = new Mtx("udbinfo", LockClass.of("pcbinfo", LockKind.MUTEX, false)); // as InPcbInfo has it
         Mtx inp = new Mtx("inp", LockClass.of("inp", LockKind.MUTEX, false));
         Mtx sockbuf = new Mtx("so_snd", LockClass.of("sockbuf", LockKind.MUTEX, false));
         Mtx rtentry = new Mtx("rt_lock", LockClass.of("rtentry", LockKind.MUTEX, false));
@@ -268,9 +267,9 @@ final class DemoCommand implements Callable<Integer> {
                     boolean giant = Giant.pickup(DemoCommand.class);
                     try {
                         sbsx.writeLock().lock();
-                        pcbinfo.readLock().lock();
+                        pcbinfo.lock();
                         inp.lock();
-                        pcbinfo.readLock().unlock();
+                        pcbinfo.unlock();
                         sockbuf.lock();
                         rtentry.lock();
                         ops.inc();
