@@ -176,6 +176,9 @@ final class DemoRun {
         long lost0 = pipe.lost.get();
         long qdrop0 = pipe.queueDrops.get();
         long reass0 = beta.inet().ip().stats().reassembled.get();
+        long ipTotal0 = beta.inet().ip().stats().total.get();
+        long delivered0 = pipe.delivered.get();
+        long udpDelivered0 = beta.ipSockets().udp().stats().delivered.get();
         Set<Integer> got = ConcurrentHashMap.newKeySet();
         AtomicLong bytes = new AtomicLong();
         AtomicBoolean stop = new AtomicBoolean();
@@ -202,9 +205,12 @@ final class DemoRun {
                 && System.nanoTime() < deadline) {
             sleepMillis(2);
         }
-        long settle = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
-        while (System.nanoTime() < settle && cardinality(got) < n) {
-            sleepMillis(5);
+        // then until beta's IP input took every frame the pipe delivered and the socket handed out what UDP queued
+        long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        while (System.nanoTime() < settle && cardinality(got) < n
+                && (beta.inet().ip().stats().total.get() - ipTotal0 < pipe.delivered.get() - delivered0
+                        || beta.ipSockets().udp().stats().delivered.get() - udpDelivered0 != cardinality(got))) {
+            sleepMillis(2);
         }
         stop.set(true);
         rx.join();
