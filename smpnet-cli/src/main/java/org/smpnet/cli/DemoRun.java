@@ -236,8 +236,9 @@ final class DemoRun {
                 + " beta reassembled %d of %d fragmented datagrams%n", entered, lostFrames, reassembled, bigs);
         boolean exact = lostSmall <= lostFrames && (lostFrames - lostSmall) >= lostBig
                 && (lostFrames - lostSmall) <= 3L * lostBig && reassembled == bigs - lostBig;
-        out.printf("udp: accounting %s: %d whole datagrams lost with their only frame, %d fragmented datagrams lost with"
-                + " the other %d frames dropped%n", exact ? "exact" : "NOT exact", lostSmall, lostBig, lostFrames - lostSmall);
+        out.printf("udp: accounting %s: %d lost = %d unfragmented datagrams whose one frame the pipe dropped"
+                + " + %d fragmented datagrams missing %d fragments (the rest time out in reassembly)%n",
+                exact ? "exact" : "NOT exact", n - received, lostSmall, lostBig, lostFrames - lostSmall);
         reply(as, sa, bs, sb, received, n);
         as.close(sa);
         bs.close(sb);

@@ -6,11 +6,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.smpnet.ControlProtocol;
 import org.smpnet.net.bpf.BpfInterpreter;
 import org.smpnet.net.bpf.FilterCompiler;
 import org.smpnet.net.bpf.PcapFiles;
@@ -65,6 +68,51 @@ class DemoRunTest {
             assertThat(td).hasSize(recs.size());
         }
         assertThat(Files.size(pcap)).isGreaterThan(24);
+    }
+
+    @Test
+    @DisplayName("R-UDP-1: smpnet demo --serve runs real ping and UDP traffic; smpnet ping and netstat reach its vnets")
+    void serve() throws Exception {
+        Path d = dir.resolve("ctl");
+        CompletableFuture<CliTest.Result> demo = CompletableFuture.supplyAsync(() -> CliTest.run("demo", "--serve",
+                "--linger", "3", "--name", "live", "--ctl-dir", d.toString()));
+        Path sock = d.resolve("live.ctl");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!Files.exists(sock)) {
+            assertThat(System.nanoTime()).as("demo never exported").isLessThan(deadline);
+            Thread.sleep(5);
+        }
+        // CliTest.run is busy with the server (it owns System.out): speak the protocol directly
+        List<String> ping = new ArrayList<>();
+        List<String> udp = new ArrayList<>();
+        try (ControlClient c = connect(sock)) {
+            int status = c.tool(new ControlProtocol.ToolRequest("alpha", List.of("ping", "-c", "3", "-i", "0.01", "10.0.0.2")), ping::add);
+            assertThat(status).isZero();
+            Thread.sleep(200);
+            assertThat(c.tool(new ControlProtocol.ToolRequest("beta", List.of("netstat", "-s", "-p", "udp")), udp::add)).isZero();
+        }
+        assertThat(ping).contains("3 packets transmitted, 3 packets received, 0.0% packet loss");
+        assertThat(udp.getFirst()).isEqualTo("udp:");
+        assertThat(udp).anyMatch(l -> l.matches("\\t[1-9]\\d* datagrams received"));
+        CliTest.Result r = demo.get(30, TimeUnit.SECONDS);
+        assertThat(r.status()).as(r.err()).isZero();
+        assertThat(r.out()).containsPattern("linger time over after [\\d,]+ rounds of traffic \\([1-9][\\d,]* echo replies,"
+                + " [1-9][\\d,]* UDP datagrams echoed\\)");
+    }
+
+    /** The file appears at bind, a moment before listen: retry a refused connection for a while. */
+    private static ControlClient connect(Path sock) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try {
+                return ControlClient.connect(sock);
+            } catch (java.io.IOException refused) {
+                if (System.nanoTime() > deadline) {
+                    throw refused;
+                }
+                Thread.sleep(5);
+            }
+        }
     }
 
     @Test
