@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
 import org.smpnet.Vnet;
-import org.smpnet.kern.Epoch;
 import org.smpnet.kern.Errno;
 import org.smpnet.kern.ErrnoException;
 import org.smpnet.net.IfFlags;
@@ -15,7 +14,11 @@ import org.smpnet.net.InAddr;
 import org.smpnet.net.InIfaddr;
 import org.smpnet.net.MacAddr;
 import org.smpnet.net.Prefix;
+import org.smpnet.net.RtAddrs;
+import org.smpnet.net.RtMsg;
+import org.smpnet.net.RtSock;
 import org.smpnet.net.Rtentry;
+import org.smpnet.net.Rtm;
 import org.smpnet.net.Sockaddr;
 import org.smpnet.netinet.Ping;
 import org.smpnet.netinet.UdpStats;
@@ -91,7 +94,13 @@ final class NetTools {
 
     // ---- route ----
 
-    /** {@code route add|change DST[/LEN] GATEWAY}, {@code route delete DST[/LEN] [GATEWAY]}, {@code route get DST[/LEN]}. */
+    private static final java.util.concurrent.atomic.AtomicInteger RTM_SEQ = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * {@code route add|change DST[/LEN] GATEWAY}, {@code route delete DST[/LEN] [GATEWAY]},
+     * {@code route get DST[/LEN]}: as route(8), a message written to the stack's routing socket
+     * ({@link RtSock#write}), whose reply is printed. A DST without a length is a host (longest match for get).
+     */
     static int route(Vnet v, List<String> args, Consumer<String> out) throws ErrnoException {
         List<String> a = new ArrayList<>(args);
         a.removeIf(s -> s.equals("-net") || s.equals("-host") || s.equals("-n"));
@@ -105,60 +114,64 @@ final class NetTools {
             throw new IllegalArgumentException("only IPv4 routes: " + dstText);
         }
         Sockaddr gw = a.size() == 3 ? new Sockaddr.In(InAddr.parse(a.get(2)), 0) : null;
-        String what = (dst.isHost() ? "host " : "net ") + dstText;
-        switch (cmd) {
-            case "add" -> {
-                v.rtable().add(dst, need(gw, cmd), Rtentry.RTF_GATEWAY | Rtentry.RTF_STATIC);
-                out.accept("add " + what + ": gateway " + a.get(2));
-            }
-            case "change" -> {
-                v.rtable().change(dst, need(gw, cmd), null, Rtentry.RTF_GATEWAY, Rtentry.RTF_GATEWAY, -1);
-                out.accept("change " + what + ": gateway " + a.get(2));
-            }
-            case "delete" -> {
-                v.rtable().delete(dst, gw);
-                out.accept("delete " + what + (gw != null ? ": gateway " + a.get(2) : ""));
-            }
-            case "get" -> {
-                if (gw != null) {
-                    throw new IllegalArgumentException("route get takes no gateway");
-                }
-                get(v, dstText, dst, out);
-            }
+        int type = switch (cmd) {
+            case "add" -> Rtm.RTM_ADD;
+            case "delete" -> Rtm.RTM_DELETE;
+            case "change" -> Rtm.RTM_CHANGE;
+            case "get" -> Rtm.RTM_GET;
             default -> throw new IllegalArgumentException("unknown route command " + cmd + " (add, delete, get, change)");
-        }
-        return 0;
-    }
-
-    private static Sockaddr need(Sockaddr gw, String cmd) {
-        if (gw == null) {
+        };
+        if ((type == Rtm.RTM_ADD || type == Rtm.RTM_CHANGE) && gw == null) {
             throw new IllegalArgumentException("route " + cmd + " needs a gateway");
         }
-        return gw;
-    }
-
-    /** RTM_GET: longest match for an address, the exact route for a prefix. */
-    private static void get(Vnet v, String dstText, Prefix dst, Consumer<String> out) throws ErrnoException {
-        int et = Epoch.NET.enter();
-        Rtentry rt;
+        if (type == Rtm.RTM_GET && gw != null) {
+            throw new IllegalArgumentException("route get takes no gateway");
+        }
+        RtAddrs addrs = RtAddrs.NONE.with(Rtm.RTAX_DST, new Sockaddr.In(dst.inAddr(), 0));
+        if (gw != null) {
+            addrs = addrs.with(Rtm.RTAX_GATEWAY, gw);
+        }
+        boolean exact = type != Rtm.RTM_GET || dstText.contains("/") || dstText.equals("default");
+        if (exact && !dst.isHost()) {
+            addrs = addrs.with(Rtm.RTAX_NETMASK, new Sockaddr.In(dst.netmask(), 0));
+        }
+        if (type == Rtm.RTM_GET) {
+            addrs = addrs.with(Rtm.RTAX_IFP, new Sockaddr.Dl(0, "", null)); // ask for the interface, as route(8) does
+        }
+        int flags = Rtentry.RTF_UP | Rtentry.RTF_STATIC | (gw != null ? Rtentry.RTF_GATEWAY : 0) | (dst.isHost() ? Rtentry.RTF_HOST : 0);
+        byte[] req = RtMsg.Route.request(type, RTM_SEQ.incrementAndGet(), flags, addrs).emit();
+        String what = cmd + (dst.isHost() ? " host " : " net ") + dstText + (gw != null ? ": gateway " + a.get(2) : "");
+        byte[] reply;
         try {
-            rt = dstText.contains("/") ? v.rtable().get(dst) : v.rtable().match(dst.inAddr());
-        } finally {
-            Epoch.NET.exit(et);
+            reply = v.rtable().rtsock().write(req, 0, req.length, (int) ProcessHandle.current().pid());
+        } catch (ErrnoException e) {
+            throw new ErrnoException(e.errno(), what + ": " + (e.errno() == Errno.ESRCH ? "not in table"
+                    : e.errno() == Errno.EEXIST ? "route already in table" : e.errno().text()));
         }
-        if (rt == null) {
-            throw new ErrnoException(Errno.ESRCH, "route has not been found: " + dstText);
+        if (type != Rtm.RTM_GET) {
+            out.accept(what);
+            return 0;
         }
-        Sockaddr g = rt.gateway();
+        RtMsg.Route r = (RtMsg.Route) RtMsg.parse(reply);
+        RtAddrs ra = r.addrs();
         out.accept("   route to: " + dst.inAddr());
-        out.accept("destination: " + (rt.dst().len() == 0 ? "default" : rt.dst().inAddr().toString()));
-        out.accept("       mask: " + rt.dst().netmask());
-        if (g instanceof Sockaddr.In in) {
-            out.accept("    gateway: " + in.addr());
+        boolean dflt = ra.netmask() instanceof Sockaddr.In m && m.addr().bits() == 0;
+        out.accept("destination: " + (dflt ? "default" : ((Sockaddr.In) ra.dst()).addr().toString()));
+        InAddr mask = ra.netmask() instanceof Sockaddr.In m ? m.addr() : InAddr.BROADCAST;
+        out.accept("       mask: " + mask);
+        if (ra.gateway() instanceof Sockaddr.In g) {
+            out.accept("    gateway: " + g.addr());
         }
-        out.accept("  interface: " + rt.ifp().name());
-        out.accept("      flags: <" + String.join(",", Rtentry.flagNames(rt.flags())) + ">");
-        out.accept("        mtu: " + (rt.mtu() != 0 ? rt.mtu() : rt.ifp().mtu()));
+        long mtu = r.rmx().mtu();
+        if (ra.ifp() instanceof Sockaddr.Dl dl) {
+            out.accept("  interface: " + dl.name());
+            if (mtu == 0) {
+                mtu = ifnet(v, dl.name()).mtu(); // 0: the interface's
+            }
+        }
+        out.accept("      flags: <" + String.join(",", Rtentry.flagNames(r.flags())) + ">");
+        out.accept("        mtu: " + mtu);
+        return 0;
     }
 
     // ---- netstat ----

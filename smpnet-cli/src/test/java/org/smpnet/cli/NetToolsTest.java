@@ -66,7 +66,7 @@ class NetToolsTest {
                        mask: 255.255.0.0
                     gateway: 10.0.0.2
                   interface: %s
-                      flags: <UP,GATEWAY,STATIC>
+                      flags: <UP,GATEWAY,DONE,STATIC>
                         mtu: 1500
                 """.formatted(epair.a().name()));
 
