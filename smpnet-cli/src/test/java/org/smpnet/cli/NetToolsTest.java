@@ -132,4 +132,22 @@ class NetToolsTest {
         assertThat(none.status()).isEqualTo(1);
         assertThat(none.err()).contains("ENXIO");
     }
+
+    @Test
+    @DisplayName("a TOOL request to an endpoint without tools is EOPNOTSUPP; an unknown tool too; the session goes on")
+    void noTools() throws Exception {
+        try (VnetControl bare = VnetControl.export(dir, "bare", List.of(alpha));
+                ControlClient c = ControlClient.connect(bare.path())) {
+            org.smpnet.kern.ErrnoException e = org.junit.jupiter.api.Assertions.assertThrows(org.smpnet.kern.ErrnoException.class,
+                    () -> c.tool(new org.smpnet.ControlProtocol.ToolRequest("", List.of("netstat", "-r")), l -> { }));
+            assertThat(e.errno()).isEqualTo(org.smpnet.kern.Errno.EOPNOTSUPP);
+            bare.setTools(NetTools::run);
+            e = org.junit.jupiter.api.Assertions.assertThrows(org.smpnet.kern.ErrnoException.class,
+                    () -> c.tool(new org.smpnet.ControlProtocol.ToolRequest("", List.of("traceroute", "10.0.0.2")), l -> { }));
+            assertThat(e.errno()).isEqualTo(org.smpnet.kern.Errno.EOPNOTSUPP);
+            List<String> lines = new java.util.ArrayList<>();
+            assertThat(c.tool(new org.smpnet.ControlProtocol.ToolRequest("", List.of("netstat", "-r")), lines::add)).isZero();
+            assertThat(lines).contains("Routing tables").anyMatch(l -> l.startsWith("10.0.0.0/24"));
+        }
+    }
 }
