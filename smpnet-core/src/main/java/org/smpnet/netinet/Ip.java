@@ -65,8 +65,8 @@ public final class Ip {
      * datagram was handed to the interface or queued awaiting ARP, not that it arrived.
      *
      * @param ro a route cache owned by the caller (used under the caller's lock), or null
-     * @throws ErrnoException ENETUNREACH (no route), EHOSTUNREACH (no route with {@code dontRoute},
-     *     or ARP failed for a gateway), EHOSTDOWN (ARP failed for a destination on the link), EMSGSIZE
+     * @throws ErrnoException ENETUNREACH (no route, or not on-link with {@code dontRoute}), EHOSTUNREACH
+     *     (reject route), EHOSTDOWN (the next hop, gateway or destination, did not answer ARP), EMSGSIZE
      *     (DF set and larger than the MTU, or longer than 65535), EACCES (broadcast without
      *     {@code allowBroadcast}), EADDRNOTAVAIL (no source address), ENOBUFS (no mbufs, or the interface
      *     queue is full)

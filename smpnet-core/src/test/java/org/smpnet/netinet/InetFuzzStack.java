@@ -196,7 +196,8 @@ final class InetFuzzStack implements AutoCloseable {
 
     /**
      * The uncounted drops already reported (see {@link InetInputAccountingFindingsTest}): an ICMP
-     * message of a type above {@link Icmp#MAXTYPE}, an ARP reply from 0.0.0.0. Skipped only with
+     * message of an unassigned type (above {@link Icmp#MAXTYPE}, or one without a histogram line), an
+     * ARP reply from 0.0.0.0. Skipped only with
      * {@code -Dsmpnet.fuzz.skipKnown=true}, so a long fuzzing run can look past them.
      */
     private static boolean knownUncounted(Layer layer, byte[] pkt) {
@@ -212,13 +213,17 @@ final class InetFuzzStack implements AutoCloseable {
         if (layer == Layer.IP && pkt.length > off + 20) {
             int hlen = (pkt[off] & 0xf) * 4;
             return pkt[off + 9] == IpProtocols.IPPROTO_ICMP && pkt.length > off + hlen
-                    && (pkt[off + hlen] & 0xff) > Icmp.MAXTYPE;
+                    && !namedIcmpType(pkt[off + hlen] & 0xff);
         }
         if (layer == Layer.ARP && pkt.length >= off + ArpView.LEN) {
             ArpView v = new ArpView(pkt, off);
             return v.op() == ArpRepr.ARPOP_REPLY && v.spa().isAny();
         }
         return false;
+    }
+
+    private static boolean namedIcmpType(int type) {
+        return type <= Icmp.MAXTYPE && IcmpStats.TYPE_NAMES[type] != null;
     }
 
     /** An ARP packet (or frame) whose sender the table now maps to its hardware address. */

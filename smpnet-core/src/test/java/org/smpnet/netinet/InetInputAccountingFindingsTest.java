@@ -13,7 +13,17 @@ class InetInputAccountingFindingsTest {
     @Test
     @DisplayName("R-IP-1: an ICMP message of a type above ICMP_MAXTYPE that no raw socket wants is counted")
     void icmpTypeAboveMaxtypeIsCounted() {
-        byte[] icmp = {42, 0, 0, 0, 0, 0, 0, 0};
+        injectIcmpType(42);
+    }
+
+    @Test
+    @DisplayName("R-IP-1: an ICMP message of an unassigned type below ICMP_MAXTYPE (7) lands in an exported counter")
+    void icmpUnassignedTypeIsCounted() {
+        injectIcmpType(7);
+    }
+
+    private static void injectIcmpType(int type) {
+        byte[] icmp = {(byte) type, 0, 0, 0, 0, 0, 0, 0};
         int sum = InetInputFuzzTest.cksum(icmp, 0, icmp.length, 0);
         icmp[2] = (byte) (sum >>> 8);
         icmp[3] = (byte) sum;
