@@ -236,12 +236,17 @@ final class DemoRun {
                 + " beta reassembled %d of %d fragmented datagrams%n", entered, lostFrames, reassembled, bigs);
         boolean exact = lostSmall <= lostFrames && (lostFrames - lostSmall) >= lostBig
                 && (lostFrames - lostSmall) <= 3L * lostBig && reassembled == bigs - lostBig;
-        out.printf("udp: accounting %s: %d lost = %d unfragmented datagrams whose one frame the pipe dropped"
-                + " + %d fragmented datagrams missing %d fragments (the rest time out in reassembly)%n",
-                exact ? "exact" : "NOT exact", n - received, lostSmall, lostBig, lostFrames - lostSmall);
+        out.printf("udp: accounting %s: %d lost = %s whose one frame the pipe dropped + %s missing %s"
+                + " (the rest time out in reassembly)%n", exact ? "exact" : "NOT exact", n - received,
+                plural(lostSmall, "unfragmented datagram"), plural(lostBig, "fragmented datagram"),
+                plural(lostFrames - lostSmall, "fragment"));
         reply(as, sa, bs, sb, received, n);
         as.close(sa);
         bs.close(sb);
+    }
+
+    private static String plural(long n, String what) {
+        return n + " " + what + (n == 1 ? "" : "s");
     }
 
     private static long sentBytes(int n) {
