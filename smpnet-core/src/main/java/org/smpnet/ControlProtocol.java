@@ -43,12 +43,18 @@ public final class ControlProtocol {
     public static final int STOP = 3;
     public static final int SYSCTL_GET = 4;
     public static final int SYSCTL_SET = 5;
+    /** Run a network tool (ping, route, netstat, ifconfig) inside a vnet; see {@link ToolRequest}. */
+    public static final int TOOL = 6;
     /** Replies. */
     public static final int LIST_REPLY = 65;
     public static final int CAPTURE_STARTED = 66;
     public static final int CAPTURE_DATA = 67;
     public static final int CAPTURE_END = 68;
     public static final int SYSCTL_REPLY = 69;
+    /** Lines a running tool printed (UTF-8 text, each line ended by a newline); any number, then TOOL_END. */
+    public static final int TOOL_OUTPUT = 70;
+    /** The tool's exit status: one 32-bit integer. */
+    public static final int TOOL_END = 71;
     public static final int ERROR = 127;
 
     /** The suffix of endpoint socket files. */
@@ -346,6 +352,42 @@ public final class ControlProtocol {
                     es.add(new SysctlEntry(name, type, value, old, in.readUTF()));
                 }
                 return new SysctlReply(es);
+            });
+        }
+    }
+
+    /**
+     * {@link #TOOL}: the vnet ("" when the endpoint serves only one), then u16 argument count and the
+     * arguments, the first naming the tool. Answered by {@link #TOOL_OUTPUT} frames and one
+     * {@link #TOOL_END}, or by one {@link #ERROR} (after any output) when the tool fails with an errno.
+     */
+    public record ToolRequest(String vnet, List<String> argv) {
+        public ToolRequest {
+            argv = List.copyOf(argv);
+            if (argv.isEmpty()) {
+                throw new IllegalArgumentException("a tool request names the tool");
+            }
+        }
+
+        public byte[] encode() {
+            return Body.build(o -> {
+                o.writeUTF(vnet);
+                o.writeShort(argv.size());
+                for (String a : argv) {
+                    o.writeUTF(a);
+                }
+            });
+        }
+
+        public static ToolRequest decode(byte[] b) throws ErrnoException {
+            return Body.parse("tool request", b, in -> {
+                String vnet = in.readUTF();
+                int n = in.readUnsignedShort();
+                List<String> argv = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    argv.add(in.readUTF());
+                }
+                return new ToolRequest(vnet, argv);
             });
         }
     }

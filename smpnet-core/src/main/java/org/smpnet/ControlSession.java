@@ -129,6 +129,7 @@ final class ControlSession {
                 }
                 case ControlProtocol.SYSCTL_GET, ControlProtocol.SYSCTL_SET -> ControlProtocol.write(out,
                         ControlProtocol.SYSCTL_REPLY, sysctl(f).encode());
+                case ControlProtocol.TOOL -> tool(ControlProtocol.ToolRequest.decode(f.body()), out);
                 case ControlProtocol.STOP -> {
                     // a stop that crossed the end of its capture: nothing left to stop
                 }
@@ -167,6 +168,36 @@ final class ControlSession {
             throw new IOException("client left");
         }
         return next.type() == ControlProtocol.STOP ? null : next;
+    }
+
+    /** Runs a tool and streams its lines; its errno failure becomes an ERROR after the lines it printed. */
+    private void tool(ControlProtocol.ToolRequest r, OutputStream out) throws IOException {
+        VnetControl.Tools t = ctl.tools();
+        if (t == null) {
+            throw new ErrnoException(Errno.EOPNOTSUPP, "endpoint " + ctl.name() + " runs no tools");
+        }
+        Vnet v = vnet(r.vnet());
+        if (v == null) {
+            throw new ErrnoException(Errno.EINVAL, "endpoint " + ctl.name() + " serves vnets "
+                    + String.join(", ", ctl.vnets().stream().map(Vnet::name).toList()) + ": name one with --vnet");
+        }
+        int status;
+        try {
+            status = t.run(v, r.argv(), line -> {
+                try {
+                    ControlProtocol.write(out, ControlProtocol.TOOL_OUTPUT,
+                            (line + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        } catch (IllegalArgumentException e) {
+            throw new ErrnoException(Errno.EINVAL, e.getMessage());
+        }
+        ControlProtocol.write(out, ControlProtocol.TOOL_END, new byte[] {(byte) (status >>> 24), (byte) (status >>> 16),
+                (byte) (status >>> 8), (byte) status});
     }
 
     /** The stack instance named {@code name}; "" names the only one. */

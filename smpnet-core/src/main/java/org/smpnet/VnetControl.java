@@ -51,6 +51,23 @@ public final class VnetControl implements AutoCloseable {
     private final Mtx lock = new Mtx("vnetctl", "vnetctl");
     @GuardedBy("lock") private final Set<ControlSession> sessions = new HashSet<>();
     @GuardedBy("lock") private boolean closed;
+    private volatile Tools tools;
+
+    /**
+     * Network tools a {@link ControlProtocol#TOOL} request runs ({@code smpnet ping/route/netstat/ifconfig}
+     * live in the command-line module, which installs them with {@link #setTools}).
+     */
+    @FunctionalInterface
+    public interface Tools {
+        /**
+         * Runs {@code argv} (its first element names the tool) in {@code vnet}, printing lines to {@code out}.
+         * Runs on the session thread, holding no lock; may sleep.
+         *
+         * @return the exit status
+         * @throws ErrnoException the tool's failure, sent to the client as an ERROR
+         */
+        int run(Vnet vnet, List<String> argv, java.util.function.Consumer<String> out) throws ErrnoException;
+    }
 
     private VnetControl(String name, List<Vnet> vnets, Path path, ServerSocketChannel server) {
         this.name = name;
@@ -151,6 +168,15 @@ public final class VnetControl implements AutoCloseable {
 
     public List<Vnet> vnets() {
         return vnets;
+    }
+
+    /** Installs the tools TOOL requests run; without them such requests fail with EOPNOTSUPP. */
+    public void setTools(Tools t) {
+        tools = t;
+    }
+
+    Tools tools() {
+        return tools;
     }
 
     /** Connections being served now. */

@@ -113,6 +113,29 @@ final class ControlClient implements AutoCloseable {
         return ControlProtocol.CaptureStarted.decode(expect(ControlProtocol.CAPTURE_STARTED).body());
     }
 
+    /**
+     * Runs a tool in a vnet of the endpoint, handing each line it prints to {@code out} as it comes.
+     *
+     * @return the tool's exit status
+     * @throws ErrnoException the tool's failure (after the lines printed before it)
+     */
+    int tool(ControlProtocol.ToolRequest r, java.util.function.Consumer<String> out) throws IOException {
+        send(ControlProtocol.TOOL, r.encode());
+        while (true) {
+            Frame f = next();
+            switch (f.type()) {
+                case ControlProtocol.TOOL_OUTPUT -> new String(f.body(), java.nio.charset.StandardCharsets.UTF_8).lines().forEach(out);
+                case ControlProtocol.TOOL_END -> {
+                    if (f.body().length != 4) {
+                        throw new ErrnoException(Errno.EPROTO, "tool end of " + f.body().length + " bytes");
+                    }
+                    return java.nio.ByteBuffer.wrap(f.body()).getInt();
+                }
+                default -> throw new ErrnoException(Errno.EPROTO, "unexpected reply type " + f.type() + " to a tool request");
+            }
+        }
+    }
+
     /** Asks the server to end the running capture; it answers with CAPTURE_END. Any thread. */
     void stop() throws IOException {
         send(ControlProtocol.STOP, new byte[0]);

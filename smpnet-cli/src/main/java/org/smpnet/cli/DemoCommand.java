@@ -23,7 +23,6 @@ import org.smpnet.kern.Giant;
 import org.smpnet.kern.LockClass;
 import org.smpnet.kern.LockKind;
 import org.smpnet.kern.Mtx;
-import org.smpnet.kern.RwLock;
 import org.smpnet.kern.Sx;
 import org.smpnet.kern.Sysctl;
 import org.smpnet.kern.Witness;
@@ -31,15 +30,40 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code smpnet demo}: starts the kernel services, exercises them from several threads with WITNESS
- * on, and prints the sysctl tree and WITNESS state. Later issues grow it into two hosts and a transfer.
+ * {@code smpnet demo}: two hosts over an impaired epair with ARP, ping, UDP with fragments, a BPF capture
+ * to a pcap file and netstat highlights ({@link DemoRun}); {@code --serve} exports two running Vnets for the
+ * other commands; {@code --kernel} exercises the kernel services from several threads with WITNESS on and
+ * prints the sysctl tree and WITNESS state.
  */
-@Command(name = "demo", description = "Start smpnet's kernel services, exercise them, print sysctl and WITNESS state.")
+@Command(name = "demo", description = "Two hosts in one process over an impaired epair: ARP, ping, UDP with fragments,"
+        + " a BPF capture to a pcap file, netstat -s highlights.")
 final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--millis", defaultValue = "800", description = "How long each exercise runs (ms, default ${DEFAULT-VALUE}).")
+    @Option(names = "--loss", paramLabel = "PERCENT", defaultValue = "2", description = "Frames lost per direction (%%, default ${DEFAULT-VALUE}).")
+    double loss;
+
+    @Option(names = "--delay", paramLabel = "MILLIS", defaultValue = "2", description = "One-way delay (ms, default ${DEFAULT-VALUE}; jitter is a quarter of it).")
+    double delay;
+
+    @Option(names = "--count", paramLabel = "N", defaultValue = "10", description = "Echo requests (default ${DEFAULT-VALUE}); twice as many UDP datagrams, at least 20.")
+    int count;
+
+    @Option(names = "--pcap", paramLabel = "FILE", description = "Capture file (default: smpnet-demo.pcap in the temporary directory).")
+    java.nio.file.Path pcap;
+
+    @Option(names = "--quiet", description = "Leave out the per-reply and progress lines.")
+    boolean quiet;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "5", description = "Seed of the impairment's random choices (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--kernel", description = "Instead: exercise the kernel services (locks, epoch, callouts, taskqueue, mbufs)"
+            + " and print sysctl and WITNESS state.")
+    boolean kernel;
+
+    @Option(names = "--millis", defaultValue = "800", description = "With --kernel: how long each exercise runs (ms, default ${DEFAULT-VALUE}).")
     long millis;
 
-    @Option(names = "--threads", defaultValue = "4", description = "Threads per exercise (default ${DEFAULT-VALUE}).")
+    @Option(names = "--threads", defaultValue = "4", description = "With --kernel: threads per exercise (default ${DEFAULT-VALUE}).")
     int threads;
 
     @Option(names = "--serve", description = "Instead: run two Vnets joined by an epair with traffic on it and export"
@@ -69,6 +93,11 @@ final class DemoCommand implements Callable<Integer> {
         }
         if (serve) {
             return new DemoServer(out, ctlDir, endpointName, periodMillis, lingerSeconds).call();
+        }
+        if (!kernel) {
+            java.nio.file.Path file = pcap != null ? pcap
+                    : java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "smpnet-demo.pcap");
+            return new DemoRun(out, loss, delay, count, file, quiet, seed).call();
         }
         Sysctl k = Sysctl.kernel();
         k.set("debug.witness.enable", "1");
@@ -219,12 +248,12 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /**
-     * The declared order as a socket send would take it: socket I/O sx, PCB info (shared), PCB,
+     * The declared order as a socket send would take it: socket I/O sx, PCB info, PCB,
      * socket buffer, routing entry; entry points pick up Giant as net.mpsafenet says.
      */
     private void locks(String mode) throws InterruptedException {
         Sx sbsx = new Sx("so_snd_sx", LockClass.of("sbsx", LockKind.SX, false));
-        RwLock pcbinfo = new RwLock("udbinfo", LockClass.of("pcbinfo", LockKind.RW, false));
+        Mtx pcbinfo = new Mtx("udbinfo", LockClass.of("pcbinfo", LockKind.MUTEX, false)); // as InPcbInfo has it
         Mtx inp = new Mtx("inp", LockClass.of("inp", LockKind.MUTEX, false));
         Mtx sockbuf = new Mtx("so_snd", LockClass.of("sockbuf", LockKind.MUTEX, false));
         Mtx rtentry = new Mtx("rt_lock", LockClass.of("rtentry", LockKind.MUTEX, false));
@@ -238,9 +267,9 @@ final class DemoCommand implements Callable<Integer> {
                     boolean giant = Giant.pickup(DemoCommand.class);
                     try {
                         sbsx.writeLock().lock();
-                        pcbinfo.readLock().lock();
+                        pcbinfo.lock();
                         inp.lock();
-                        pcbinfo.readLock().unlock();
+                        pcbinfo.unlock();
                         sockbuf.lock();
                         rtentry.lock();
                         ops.inc();

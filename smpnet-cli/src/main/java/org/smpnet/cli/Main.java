@@ -9,6 +9,8 @@ import picocli.CommandLine.Command;
         subcommands = {DemoCommand.class, SysctlCommand.class, WitnessCommand.class,
                 TcpdumpCommand.class,
                 BpfCommand.class,
+                NetToolCommands.PingCommand.class, NetToolCommands.RouteCommand.class,
+                NetToolCommands.NetstatCommand.class, NetToolCommands.IfconfigCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec

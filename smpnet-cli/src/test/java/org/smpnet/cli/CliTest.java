@@ -72,7 +72,7 @@ class CliTest {
     @Test
     @DisplayName("smpnet demo: exercises every kernel service and prints sysctl and WITNESS state, no reversal")
     void demo() {
-        Result r = run("demo", "--millis", "50", "--threads", "2");
+        Result r = run("demo", "--kernel", "--millis", "50", "--threads", "2");
         assertThat(r.status()).as(r.err()).isZero();
         assertThat(r.out())
                 .contains("locks, net.mpsafenet=1").contains("locks, net.mpsafenet=0")
@@ -82,7 +82,7 @@ class CliTest {
                 .containsPattern("packet zone allocs ([\\d,]+) frees \\1 in use 0")
                 .contains("== sysctl -a").contains("vm.uma.")
                 .contains("reversals: 0, violations: 0");
-        assertThat(run("demo", "--millis", "0").status()).isEqualTo(1);
+        assertThat(run("demo", "--kernel", "--millis", "0").status()).isEqualTo(1);
     }
 
     @Test
