@@ -307,6 +307,8 @@ public final class Arp implements IfnetListener {
         boolean forUs = rt.isLocalOn(r.tpa(), ifp);
         if (!r.spa().isAny()) {
             update(ifp, r.spa(), r.sha(), forUs);
+        } else if (r.op() != ArpRepr.ARPOP_REQUEST) {
+            stats.badaddr.inc(); // a reply from 0.0.0.0 (only probes may use it, RFC 5227 2.1.1)
         }
         if (r.op() == ArpRepr.ARPOP_REQUEST) {
             if (!forUs) {

@@ -108,6 +108,9 @@ public final class Icmp {
         if (type <= MAXTYPE) {
             stats.inhist[type].inc();
         }
+        if (type > MAXTYPE || IcmpStats.TYPE_NAMES[type] == null) {
+            stats.unknowntype.inc();
+        }
         switch (type) {
             case UNREACH -> {
                 if (v.code() > UNREACH_MAXCODE) {

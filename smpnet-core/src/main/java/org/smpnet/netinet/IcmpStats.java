@@ -42,6 +42,7 @@ public final class IcmpStats {
     public final Counter noroute = table.add("noroute", "%d responses dropped for lack of a route back");
     public final Counter ratelimited = table.add("ratelimited", "%d responses suppressed by rate limit (icmplim)");
     public final Counter badaddr = table.add("badaddr", "%d messages with bad source address");
+    public final Counter unknowntype = table.add("unknowntype", "%d messages of an unassigned type (raw sockets only)");
     public final Counter noctl = table.add("noctl", "%d errors for protocols without a control input");
     final Counter[] outhist = new Counter[Icmp.MAXTYPE + 1];
     final Counter[] inhist = new Counter[Icmp.MAXTYPE + 1];
