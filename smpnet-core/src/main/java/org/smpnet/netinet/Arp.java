@@ -384,6 +384,12 @@ public final class Arp implements IfnetListener {
         if (e == null) {
             return false;
         }
+        destroy(e);
+        return true;
+    }
+
+    /** Marks {@code e} deleted and unlinks it; the packets it held are dropped and counted. */
+    private void destroy(Llentry e) {
         List<Mbuf> drop = new ArrayList<>();
         e.lock.lock();
         try {
@@ -394,7 +400,6 @@ public final class Arp implements IfnetListener {
         }
         stats.dropped.add(drop.size());
         drop.forEach(Mbuf::freem);
-        return true;
     }
 
     @Override
@@ -406,16 +411,7 @@ public final class Arp implements IfnetListener {
         ConcurrentHashMap<InAddr, Llentry> t = tables.remove(ifp);
         if (t != null) {
             for (Llentry e : t.values()) {
-                List<Mbuf> drop = new ArrayList<>();
-                e.lock.lock();
-                try {
-                    e.markDeleted(drop);
-                    unlink(e);
-                } finally {
-                    e.lock.unlock();
-                }
-                stats.dropped.add(drop.size());
-                drop.forEach(Mbuf::freem);
+                destroy(e);
             }
         }
     }
