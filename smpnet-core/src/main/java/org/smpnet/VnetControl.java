@@ -92,6 +92,14 @@ public final class VnetControl implements AutoCloseable {
      *     not fit in a socket address
      */
     public static VnetControl export(Path dir, String name, List<Vnet> vnets) throws IOException {
+        return export(dir, name, vnets, null);
+    }
+
+    /**
+     * Exports {@code vnets} like {@link #export(Path, String, List)} with {@code tools} installed before the
+     * first connection is accepted, so no client can see an endpoint without them.
+     */
+    public static VnetControl export(Path dir, String name, List<Vnet> vnets, Tools tools) throws IOException {
         if (name == null || !name.matches("[A-Za-z0-9_.-]{1,64}") || name.startsWith(".")) {
             throw new ErrnoException(Errno.EINVAL, "endpoint name '" + name + "' must be 1..64 of [A-Za-z0-9_.-], not starting with '.'");
         }
@@ -112,7 +120,8 @@ public final class VnetControl implements AutoCloseable {
             throw new ErrnoException(Errno.EADDRINUSE, path + ": " + e.getMessage(), e);
         }
         VnetControl c = new VnetControl(name, List.copyOf(vnets), path, server);
-        c.acceptor.start();
+        c.tools = tools;
+        c.acceptor.start(); // Thread.start: everything written above happens-before the sessions' reads
         return c;
     }
 

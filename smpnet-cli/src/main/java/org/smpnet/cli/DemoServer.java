@@ -56,8 +56,7 @@ final class DemoServer implements Callable<Integer> {
             Epair e = alpha.epair(beta);
             alpha.addrs().add(e.a(), org.smpnet.net.InAddr.parse("10.0.0.1"), 24);
             beta.addrs().add(e.b(), org.smpnet.net.InAddr.parse("10.0.0.2"), 24);
-            ctl = VnetControl.export(dir, name, List.of(alpha, beta));
-            ctl.setTools(NetTools::run);
+            ctl = VnetControl.export(dir, name, List.of(alpha, beta), NetTools::run);
             e.quiesce();
             traffic = new LiveTraffic(alpha, beta, periodMillis);
             announce(ctl, e.a(), e.b());

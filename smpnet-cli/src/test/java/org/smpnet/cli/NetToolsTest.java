@@ -32,8 +32,7 @@ class NetToolsTest {
         alpha.addrs().add(epair.a(), InAddr.parse("10.0.0.1"), 24);
         beta.addrs().add(epair.b(), InAddr.parse("10.0.0.2"), 24);
         epair.quiesce();
-        ctl = VnetControl.export(dir, "lab", List.of(alpha, beta));
-        ctl.setTools(NetTools::run);
+        ctl = VnetControl.export(dir, "lab", List.of(alpha, beta), NetTools::run);
     }
 
     @AfterEach
