@@ -90,6 +90,18 @@ public abstract class File {
      * @return this file
      * @throws IllegalStateException if the file was already finally closed (a use-after-close bug)
      */
+    /** {@link #hold()} unless the last reference is gone already: false then (for lock-free lookups). */
+    public final boolean tryHold() {
+        int n;
+        do {
+            n = refs.get();
+            if (n <= 0) {
+                return false;
+            }
+        } while (!refs.compareAndSet(n, n + 1));
+        return true;
+    }
+
     public final File hold() {
         int n;
         do {

@@ -2,6 +2,8 @@ package org.smpnet.kern;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 import java.util.List;
 
@@ -15,6 +17,9 @@ import java.util.List;
  * is taken or a file operation runs: files are closed ({@link File#dropOpen()}) and kqueues told
  * ({@code knote_fdclose}) after the slot is cleared and the lock released.
  *
+ * <p>{@link #get} takes no lock ({@code fget_unlocked}): it reads the published array, takes a reference
+ * and re-checks the slot; only when that races with a change does it fall back to the lock.
+ *
  * <p>Memory effects: installing a file happens-before a {@link #get} that returns it.
  */
 public final class Filedesc {
@@ -25,6 +30,8 @@ public final class Filedesc {
     private final int maxFiles;
     @GuardedBy("lock")
     private File[] files = new File[16];
+    /** {@link #files} for lock-free {@link #get}: the same array, its slots written with release semantics. */
+    private volatile File[] view = files;
     /** No free slot below this index. */
     @GuardedBy("lock")
     private int freeHint;
@@ -64,7 +71,7 @@ public final class Filedesc {
         try {
             fd = allocLocked();
             if (fd >= 0) {
-                files[fd] = fp;
+                setSlot(fd, fp);
                 nopen++;
                 return fd;
             }
@@ -81,6 +88,7 @@ public final class Filedesc {
         for (int i = freeHint; i < maxFiles; i++) {
             if (i >= files.length) {
                 files = Arrays.copyOf(files, Math.min(maxFiles, Math.max(files.length * 2, i + 1)));
+                view = files;
             }
             if (files[i] == null) {
                 freeHint = i + 1;
@@ -97,6 +105,21 @@ public final class Filedesc {
      * @throws ErrnoException EBADF if {@code fd} is not open
      */
     public File get(int fd) throws ErrnoException {
+        // fget_unlocked: take a reference on what the slot holds, then confirm the slot still holds it
+        File[] t = view;
+        if (fd >= 0 && fd < t.length) {
+            File fp = (File) SLOT.getAcquire(t, fd);
+            if (fp != null && fp.tryHold()) {
+                if (SLOT.getAcquire(view, fd) == fp) {
+                    return fp;
+                }
+                fp.drop(); // closed or replaced meanwhile: the locked lookup decides
+            }
+        }
+        return getLocked(fd);
+    }
+
+    private File getLocked(int fd) throws ErrnoException {
         lock.lock();
         try {
             File fp = lookupLocked(fd);
@@ -108,6 +131,14 @@ public final class Filedesc {
             lock.unlock();
         }
     }
+
+    /** Writes a slot so that a lock-free {@link #get} that sees the file sees it fully installed. */
+    @GuardedBy("lock")
+    private void setSlot(int fd, File fp) {
+        SLOT.setRelease(files, fd, fp);
+    }
+
+    private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(File[].class);
 
     @GuardedBy("lock")
     private File lookupLocked(int fd) {
@@ -150,7 +181,7 @@ public final class Filedesc {
 
     @GuardedBy("lock")
     private void freeLocked(int fd) {
-        files[fd] = null;
+        setSlot(fd, null);
         nopen--;
         if (fd < freeHint) {
             freeHint = fd;
@@ -181,7 +212,7 @@ public final class Filedesc {
                 throw new ErrnoException(Errno.EMFILE, "descriptor table full (" + maxFiles + ")");
             }
             fp.holdOpen();
-            files[nfd] = fp;
+            setSlot(nfd, fp);
             nopen++;
             return nfd;
         } finally {
@@ -211,10 +242,11 @@ public final class Filedesc {
             }
             if (newfd >= files.length) {
                 files = Arrays.copyOf(files, Math.min(maxFiles, Math.max(files.length * 2, newfd + 1)));
+                view = files;
             }
             fp.holdOpen();
             old = files[newfd];
-            files[newfd] = fp;
+            setSlot(newfd, fp);
             if (old == null) {
                 nopen++;
             }

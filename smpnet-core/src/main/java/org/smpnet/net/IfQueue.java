@@ -12,11 +12,15 @@ import org.smpnet.kern.Mtx;
 
 /**
  * A bounded packet queue drained by its own thread: a driver's receive ring and its interrupt thread
- * ({@code ithread}). Producers {@link #enqueue} from any thread; the ithread hands each packet to the
- * consumer with no lock held, under Giant when the driver is not MPSAFE (R-IF-5).
+ * ({@code ithread}). Producers {@link #enqueue} from any thread; the ithread takes everything queued at
+ * once (one lock round trip per batch, like a driver's rx ring cleaned per interrupt) and hands each
+ * packet to the consumer in order with no lock held, under Giant when the driver is not MPSAFE (R-IF-5).
+ * Producers signal only when the ithread sleeps, so a busy ithread costs them no wake-up.
  *
- * <p>Locking key: {@code queue}, {@code closed} and {@code busy} are guarded by {@link #lock}
- * (class "ifq", the innermost lock of the declared order).
+ * <p>Locking key: {@code queue}, {@code closed}, {@code busy} and {@code sleeping} are guarded by
+ * {@link #lock} (class "ifq", the innermost lock of the declared order). {@code batch} belongs to the
+ * drainer, the one thread that set {@code busy}: the ithread, or a sender serving its
+ * {@link DeferredInput} claim. One drainer at a time keeps packets in order.
  */
 public final class IfQueue {
     private static final LockClass IFQ = LockClass.of("ifq", LockKind.MUTEX, false);
@@ -28,9 +32,13 @@ public final class IfQueue {
     private final Mtx lock;
     private final Cv nonEmpty;
     private final Cv idle;
-    @GuardedBy("lock") private final ArrayDeque<Mbuf> queue = new ArrayDeque<>();
+    @GuardedBy("lock") private ArrayDeque<Mbuf> queue = new ArrayDeque<>();
+    private volatile boolean closedHint; // a copy of closed for the ithread's batch loop
     @GuardedBy("lock") private boolean closed;
     @GuardedBy("lock") private boolean busy;
+    @GuardedBy("lock") private Thread drainer; // the thread that set busy
+    @GuardedBy("lock") private boolean sleeping;
+    private ArrayDeque<Mbuf> batch = new ArrayDeque<>(); // the drainer's (busy set by it): swapped with queue under lock
     private final Thread ithread;
 
     public final Counter enqueued = new Counter();
@@ -66,7 +74,9 @@ public final class IfQueue {
             }
             queue.add(m);
             enqueued.inc();
-            nonEmpty.signal();
+            if (sleeping && !busy && !DeferredInput.claim(this)) {
+                nonEmpty.signal();
+            }
             return true;
         } finally {
             lock.unlock();
@@ -86,11 +96,18 @@ public final class IfQueue {
         lock.lock();
         try {
             closed = true;
-            busy = false;
+            closedHint = true;
             Mbuf m;
             while ((m = queue.poll()) != null) {
                 drops.inc();
                 m.freem();
+            }
+            if (drainer == Thread.currentThread()) { // the Error came out of this thread's batch
+                while ((m = batch.poll()) != null) {
+                    drops.inc();
+                    m.freem();
+                }
+                endBatchLocked();
             }
             idle.signalAll();
         } finally {
@@ -99,34 +116,137 @@ public final class IfQueue {
     }
 
     private void serve() {
+        boolean delivered = false;
         while (true) {
-            Mbuf m;
             lock.lock();
             try {
-                while (queue.isEmpty() && !closed) {
-                    busy = false;
-                    idle.signalAll();
-                    nonEmpty.awaitUninterruptibly();
+                if (delivered) {
+                    endBatchLocked();
                 }
-                m = queue.poll();
-                if (m == null) { // closed and empty
-                    busy = false;
-                    idle.signalAll();
+                while ((queue.isEmpty() || busy) && !closed) {
+                    sleeping = true;
+                    nonEmpty.awaitUninterruptibly();
+                    sleeping = false;
+                }
+                if (queue.isEmpty() || busy) { // closed, and empty or another drainer finishing
                     return;
                 }
-                busy = true;
+                takeBatchLocked();
             } finally {
                 lock.unlock();
             }
-            boolean giant = Giant.pickup(driverClass);
+            deliverBatch();
+            delivered = true;
+        }
+    }
+
+    /**
+     * Drains in the calling thread what a {@link DeferredInput} section claimed: at most a few batches, then
+     * whatever is left goes to the ithread. Returns at once if another drainer (the ithread or another
+     * sender) is delivering: that drainer picks up what is queued. The caller holds no lock.
+     */
+    void serveDeferred() {
+        for (int round = 0; round < 4; round++) {
+            lock.lock();
             try {
-                consumer.accept(m);
-                delivered.inc();
-            } catch (RuntimeException e) {
-                drops.inc();
+                if (round > 0) {
+                    endBatchLocked();
+                }
+                if (busy || queue.isEmpty() || closed) {
+                    return;
+                }
+                takeBatchLocked();
             } finally {
-                Giant.drop(giant);
+                lock.unlock();
             }
+            try {
+                deliverBatch();
+            } catch (Error e) {
+                abandonBatch();
+                throw e;
+            }
+        }
+        lock.lock();
+        try {
+            endBatchLocked();
+            if (!queue.isEmpty() && sleeping) {
+                nonEmpty.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** An Error (an INVARIANTS assertion) left this drainer's batch half done: free the rest, step down. */
+    private void abandonBatch() {
+        lock.lock();
+        try {
+            Mbuf m;
+            while ((m = batch.poll()) != null) {
+                drops.inc();
+                m.freem();
+            }
+            endBatchLocked();
+            if (!queue.isEmpty() && sleeping) {
+                nonEmpty.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Wakes the ithread if packets wait and nobody is delivering (a claim that will not be served). */
+    void wakeIthread() {
+        lock.lock();
+        try {
+            if (!queue.isEmpty() && !busy && sleeping) {
+                nonEmpty.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Makes the caller the drainer: it owns {@code batch} (now holding the queued packets) until endBatch. */
+    @GuardedBy("lock")
+    private void takeBatchLocked() {
+        ArrayDeque<Mbuf> full = queue;
+        queue = batch;
+        batch = full;
+        busy = true;
+        drainer = Thread.currentThread();
+    }
+
+    /** The drainer is done with its batch; wakes drain() waiters when nothing is left. */
+    @GuardedBy("lock")
+    private void endBatchLocked() {
+        busy = false;
+        drainer = null;
+        if (queue.isEmpty()) {
+            idle.signalAll();
+        }
+    }
+
+    /** Hands the taken batch to the consumer in order; after close, what is left of it is freed (counted). */
+    private void deliverBatch() {
+        boolean giant = Giant.pickup(driverClass);
+        try {
+            Mbuf m;
+            while ((m = batch.poll()) != null) {
+                if (closedHint) { // closed while this batch was out: drop the rest, as close() drops the queue
+                    drops.inc();
+                    m.freem();
+                    continue;
+                }
+                try {
+                    consumer.accept(m);
+                    delivered.inc();
+                } catch (RuntimeException e) {
+                    drops.inc();
+                }
+            }
+        } finally {
+            Giant.drop(giant);
         }
     }
 
@@ -147,6 +267,7 @@ public final class IfQueue {
         lock.lock();
         try {
             closed = true;
+            closedHint = true;
             Mbuf m;
             while ((m = queue.poll()) != null) {
                 drops.inc();
@@ -162,6 +283,16 @@ public final class IfQueue {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+    }
+
+    /** Whether the ithread sleeps waiting for packets (for tests). */
+    boolean ithreadSleeping() {
+        lock.lock();
+        try {
+            return sleeping;
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -69,6 +69,7 @@ public final class Ifnet {
     private volatile byte[][] multiCopy = new byte[0][];
     private volatile int flagsCopy;
     private volatile int mtuCopy = 1500;
+    private volatile int hwassist;
     /** Addresses ({@code if_addrhead}): written by {@link NetAddrs} under its "ifaddr" lock, read in the net epoch. */
     private volatile Ifaddr[] addrs = new Ifaddr[0];
 
@@ -175,6 +176,20 @@ public final class Ifnet {
             throw new IllegalArgumentException("address family " + af + " out of range");
         }
         return afdata[af];
+    }
+
+    /**
+     * The checksums the driver computes or need not be computed at all ({@code if_hwassist}: Mbuf CSUM_*
+     * request bits). Protocols leave those to the driver ("delayed" checksums); for other interfaces IP
+     * computes them before transmit. Read without locks.
+     */
+    public int hwassist() {
+        return hwassist;
+    }
+
+    /** Sets {@link #hwassist()} (ifconfig {@code txcsum}/{@code -txcsum}); takes effect for packets sent after. */
+    public void setHwassist(int csumFlags) {
+        hwassist = csumFlags;
     }
 
     // ---- state guarded by the interface lock ----

@@ -25,6 +25,11 @@ import org.smpnet.kern.Mtx;
  * construction, whose {@link org.smpnet.kern.Clock} then is the pipe's time, so with a
  * {@link org.smpnet.kern.ManualClock} a test decides exactly when each packet arrives.
  *
+ * <p>A perfect pipe ({@link PipeConfig#isPerfect}) with nothing in flight hands a packet to the receiver
+ * in the sender's thread (the receiver must therefore be a queue's enqueue, never another stack's input):
+ * a wire with no delay needs no thread hop, and order is kept because a packet only passes when none
+ * queued before it is still in the pipe.
+ *
  * <p>Locking key: {@code heap}, {@code rnd}, {@code busyUntil}, {@code seq}, {@code closed},
  * {@code busy} and {@code timerDue} are guarded by {@link #lock} (class "ifq"; the callout's wheel
  * lock is taken below it when the timer is armed).
@@ -52,6 +57,15 @@ public final class LinkPipe {
     private final Callout timer;  // null: the delivery thread runs instead
     private final Thread thread;  // null: the callout delivers
 
+    /**
+     * Perfect config, nothing queued or being delivered, not closed: senders hand packets over without the
+     * lock. Written under the lock by {@link #publishLocked} after every change of those.
+     */
+    private volatile boolean idleWire;
+
+    /** Packets being handed over in their senders' threads (see the class comment); drain waits for them. */
+    private final java.util.concurrent.atomic.AtomicInteger passing = new java.util.concurrent.atomic.AtomicInteger();
+
     public final Counter entered = new Counter();
     public final Counter delivered = new Counter();
     public final Counter lost = new Counter();
@@ -78,6 +92,7 @@ public final class LinkPipe {
         try {
             this.config = config;
             this.rnd = new SplittableRandom(config.seed());
+            publishLocked();
         } finally {
             lock.unlock();
         }
@@ -99,6 +114,7 @@ public final class LinkPipe {
             config = c;
             rnd = new SplittableRandom(c.seed());
             changed.signalAll();
+            publishLocked();
         } finally {
             lock.unlock();
         }
@@ -116,9 +132,24 @@ public final class LinkPipe {
     /** Sends {@code m} into the pipe; consumes it. */
     public void send(Mbuf m) {
         entered.inc();
+        if (idleWire) {
+            passing.incrementAndGet();
+            try {
+                deliver(m);
+            } finally {
+                passing.decrementAndGet();
+            }
+            return;
+        }
         Mbuf copy = null;
+        boolean pass = false;
         lock.lock();
         try {
+            if (!closed && heap.isEmpty() && !busy && config.isPerfect()) {
+                passing.incrementAndGet();
+                pass = true;
+                return;
+            }
             if (closed || heap.size() >= config.queueLimit()) {
                 queueDrops.inc();
                 m.freem();
@@ -151,9 +182,22 @@ public final class LinkPipe {
             }
             changed.signalAll();
             armLocked();
+            publishLocked();
         } finally {
             lock.unlock();
+            if (pass) {
+                try {
+                    deliver(m);
+                } finally {
+                    passing.decrementAndGet();
+                }
+            }
         }
+    }
+
+    @GuardedBy("lock")
+    private void publishLocked() {
+        idleWire = !closed && heap.isEmpty() && !busy && config.isPerfect();
     }
 
     @GuardedBy("lock")
@@ -189,6 +233,7 @@ public final class LinkPipe {
             }
             busy = !due.isEmpty();
             armLocked();
+            publishLocked();
         } finally {
             lock.unlock();
         }
@@ -201,6 +246,7 @@ public final class LinkPipe {
             if (heap.isEmpty() || closed) {
                 idle.signalAll();
             }
+            publishLocked();
         } finally {
             lock.unlock();
         }
@@ -229,6 +275,7 @@ public final class LinkPipe {
                     Pending p = heap.peek();
                     if (p == null) {
                         idle.signalAll();
+                        publishLocked();
                         changed.awaitUninterruptibly();
                         continue;
                     }
@@ -245,6 +292,7 @@ public final class LinkPipe {
                         closed = true;
                     }
                 }
+                publishLocked();
             } finally {
                 lock.unlock();
             }
@@ -271,6 +319,9 @@ public final class LinkPipe {
         } finally {
             lock.unlock();
         }
+        while (passing.get() != 0) { // a sender is inside a hand-over: a few instructions
+            Thread.onSpinWait();
+        }
     }
 
     /** Packets in flight. */
@@ -294,6 +345,7 @@ public final class LinkPipe {
                 p.m.freem();
             }
             changed.signalAll();
+            publishLocked();
         } finally {
             lock.unlock();
         }

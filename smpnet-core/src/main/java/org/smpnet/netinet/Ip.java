@@ -12,6 +12,7 @@ import org.smpnet.net.IfFlags;
 import org.smpnet.net.IfType;
 import org.smpnet.net.Ifnet;
 import org.smpnet.net.InAddr;
+import org.smpnet.net.InCksum;
 import org.smpnet.net.Loop;
 import org.smpnet.net.MacAddr;
 import org.smpnet.net.Mbuf;
@@ -234,6 +235,10 @@ public final class Ip {
             }
             v.setSrc(source);
         }
+        if ((m.csumFlags() & CSUM_DELAY_DATA) != 0 && (linkBcast || dst.isMulticast() || v.totalLength() > mtu
+                || (ifp.hwassist() & m.csumFlags() & CSUM_DELAY_DATA) == 0)) {
+            delayedCksum(m, v); // the interface will not (or copies and fragments need it now)
+        }
         if (linkBcast) {
             if (!opts.allowBroadcast() && !forwarding) {
                 m.freem();
@@ -332,8 +337,31 @@ public final class Ip {
         if (v.src().isAny()) {
             v.setSrc(v.dst());
         }
+        if ((m.csumFlags() & CSUM_DELAY_DATA) != 0) {
+            delayedCksum(m, v);
+        }
         v.fillChecksum();
         inet.loop().output(m, Ifnet.AF_INET);
+    }
+
+    /** The transport checksums a protocol may leave to the interface ({@code CSUM_DELAY_DATA}). */
+    static final int CSUM_DELAY_DATA = Mbuf.CSUM_IP_UDP | Mbuf.CSUM_IP_TCP;
+
+    /**
+     * Finishes a delayed transport checksum ({@code in_delayed_cksum}): the field, seeded with the
+     * pseudo-header sum, gets the checksum of the whole segment; the request is cleared.
+     */
+    static void delayedCksum(Mbuf m, Ipv4View v) {
+        int off = v.hlen();
+        int len = v.totalLength() - off;
+        int at = off + m.csumData();
+        int sum = InCksum.cksum(m, off, len);
+        if (sum == 0 && (m.csumFlags() & Mbuf.CSUM_IP_UDP) != 0) {
+            sum = 0xffff; // UDP: 0 means "no checksum"
+        }
+        byte[] two = {(byte) (sum >>> 8), (byte) sum};
+        m.copyback(at, 2, two, 0, Mbuf.M_NOWAIT);
+        m.setCsum(m.csumFlags() & ~CSUM_DELAY_DATA, 0);
     }
 
     /** Hands a copy of our own broadcast/multicast to local input as if received on {@code ifp}. */

@@ -8,6 +8,7 @@ import org.smpnet.kern.Errno;
 import org.smpnet.kern.ErrnoException;
 import org.smpnet.kern.Sysctl;
 import org.smpnet.net.InAddr;
+import org.smpnet.net.InCksum;
 import org.smpnet.net.Ifnet;
 import org.smpnet.net.IfnetList;
 import org.smpnet.net.Mbuf;
@@ -250,8 +251,10 @@ public final class Udp implements Protosw {
         byte[] b = h.writableData();
         UdpHdr.emit(b, h.dataOff(), d.lport(), d.fport(), ulen, 0);
         if (checksum.get()) {
-            int sum = UdpHdr.cksum(h, 0, ulen, d.laddr(), d.faddr());
-            UdpHdr.emit(b, h.dataOff(), d.lport(), d.fport(), ulen, sum == 0 ? 0xffff : sum);
+            // Delayed (CSUM_UDP): the field holds the pseudo-header sum; the interface or Ip.output finishes it.
+            int pseudo = InCksum.fold(UdpHdr.pseudo(d.laddr(), d.faddr(), UdpHdr.IPPROTO_UDP, ulen));
+            UdpHdr.emit(b, h.dataOff(), d.lport(), d.fport(), ulen, pseudo);
+            h.setCsum(h.csumFlags() | Mbuf.CSUM_IP_UDP, UdpHdr.SUM_OFFSET);
         }
         stats.opackets.inc();
         inet.ip().output(h, d.laddr(), d.faddr(), UdpHdr.IPPROTO_UDP, d.opts(), null);
@@ -358,7 +361,7 @@ public final class Udp implements Protosw {
             m.adj(ulen - len); // trailing bytes past the UDP length (RFC 768 allows IP padding)
         }
         if (UdpHdr.sum(b, u) != 0) {
-            if (UdpHdr.cksum(m, hlen, ulen, src, dst) != 0) {
+            if ((m.csumFlags() & Mbuf.CSUM_L4_VALID) == 0 && UdpHdr.cksum(m, hlen, ulen, src, dst) != 0) {
                 stats.badsum.inc();
                 m.freem();
                 return;

@@ -49,6 +49,9 @@ public final class UdpHdr {
         return InCksum.finish(InCksum.sum(m, off, ulen, s));
     }
 
+    /** Offset of the checksum field in the header (the {@code csum_data} of a delayed UDP checksum). */
+    public static final int SUM_OFFSET = 6;
+
     /** The unfolded pseudo-header sum ({@code in_pseudo}) with the length. */
     static long pseudo(InAddr src, InAddr dst, int proto, int len) {
         int a = src.bits();

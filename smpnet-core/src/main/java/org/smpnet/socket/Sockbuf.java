@@ -77,6 +77,8 @@ public final class Sockbuf {
     @GuardedBy("mtx") private java.util.ArrayList<Cmsg> zombies = new java.util.ArrayList<>();
     /** Incremented at every wakeup, so waiters can tell a wakeup from a timeout. */
     @GuardedBy("mtx") private long wakeups;
+    /** A copy of {@code wakeups} for {@link #spinForWakeup}, written under the mutex, read without it. */
+    private volatile long wakeupsSeen;
 
     Sockbuf(Socket so, boolean receive) {
         this.so = so;
@@ -575,6 +577,9 @@ public final class Sockbuf {
         mtx.assertOwned();
         Witness.checkSleep("sbwait on " + mtx.name(), mtx);
         long seen = wakeups;
+        if (SPIN_NANOS > 0 && spinForWakeup(seen, deadline)) {
+            return;
+        }
         try {
             if (deadline == 0) {
                 cv.await();
@@ -594,6 +599,39 @@ public final class Sockbuf {
         }
     }
 
+    /**
+     * Adaptive wait, like an adaptive mutex: a sleeper whose wakeup is only microseconds away costs the
+     * waker a thread unpark and itself a reschedule, more than the wait. So spin with the mutex released
+     * for up to {@link #SPIN_NANOS} (tunable {@code smpnet.sbwait.spin.nanos}; 0 on one CPU); true if a
+     * wakeup came meanwhile (the mutex is held again either way).
+     */
+    @GuardedBy("mtx")
+    private boolean spinForWakeup(long seen, long deadline) {
+        mtx.unlock();
+        try {
+            long start = System.nanoTime();
+            long end = start + SPIN_NANOS;
+            if (deadline != 0 && deadline - end < 0) {
+                end = deadline;
+            }
+            for (int i = 1; ; i++) {
+                if (wakeupsSeen != seen) {
+                    return true;
+                }
+                Thread.onSpinWait();
+                if ((i & 63) == 0 && System.nanoTime() - end >= 0) {
+                    return false;
+                }
+            }
+        } finally {
+            mtx.lock();
+        }
+    }
+
+    /** How long {@link #sbwait} spins before it sleeps. */
+    static final long SPIN_NANOS = Runtime.getRuntime().availableProcessors() < 2 ? 0
+            : Long.getLong("smpnet.sbwait.spin.nanos", 20_000);
+
     /** The deadline of a call starting now under this buffer's timeout (0: none). Caller holds {@link #mtx}. */
     @GuardedBy("mtx")
     long deadline() {
@@ -609,6 +647,7 @@ public final class Sockbuf {
     void sowakeup() {
         mtx.assertOwned();
         wakeups++;
+        wakeupsSeen = wakeups;
         cv.signalAll();
         sel.wakeup();
         knlist.knote(0);

@@ -1,5 +1,7 @@
 package org.smpnet.socket;
 
+import org.smpnet.net.DeferredInput;
+
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,7 +48,12 @@ public final class SocketIo {
     public static int sosend(Socket so, Msghdr msg, int flags) throws ErrnoException {
         List<Cmsg> control = msg.control;
         msg.control = null;
-        return sosend0(so, msg.name, msg.buf, msg.off, msg.len, control, flags);
+        boolean section = DeferredInput.enter();
+        try {
+            return sosend0(so, msg.name, msg.buf, msg.off, msg.len, control, flags);
+        } finally {
+            DeferredInput.exit(section); // every socket lock is released: run the receive work this send queued
+        }
     }
 
     private static int sosend0(Socket so, Sockaddr addr, byte[] b, int off, int len, List<Cmsg> control, int flags)

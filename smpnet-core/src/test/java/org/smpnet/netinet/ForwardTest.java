@@ -109,4 +109,66 @@ class ForwardTest {
         assertThat(sink.errors.get(1).code()).isEqualTo(Icmp.UNREACH_HOST);
         assertThat(r.inet().ip().stats().noroute.get()).isEqualTo(1);
     }
+
+    /**
+     * Epairs offload the UDP checksum: the sender leaves the pseudo-header sum in the field and the
+     * receiving side of the cable marks it verified. A router whose outgoing interface does not offload
+     * completes it in software, so the receiver (verifying itself now) accepts it: badsum stays 0.
+     */
+    @Test
+    @DisplayName("R-UDP-1: delayed UDP checksums on epairs; a router completes them for an interface without offload")
+    void delayedChecksumAcrossRouter() throws Exception {
+        r.sysctl().set("net.inet.ip.forwarding", "1");
+        java.util.List<byte[]> onRc = new java.util.concurrent.CopyOnWriteArrayList<>();
+        rc.b().installTap(new org.smpnet.net.PacketTap() {
+            @Override
+            public void tap(org.smpnet.net.Ifnet ifp, org.smpnet.net.Mbuf m, Direction dir) {
+                if (dir == Direction.IN) {
+                    byte[] b = new byte[m.pktLen()];
+                    m.copydata(0, b.length, b, 0);
+                    onRc.add(b);
+                }
+            }
+
+            @Override
+            public void detached(org.smpnet.net.Ifnet ifp) {}
+        });
+        org.smpnet.socket.Socket rx = UdpTestSupport.udp(c);
+        UdpTestSupport.bind(rx, "10.0.2.3", 7001);
+        org.smpnet.socket.Socket tx = UdpTestSupport.udp(a);
+        Sockaddr to = Sockaddr.In.of("10.0.2.3", 7001);
+        byte[] first = pattern(100, 3);
+        UdpTestSupport.sendto(tx, first, to); // the first one waits for ARP on both hops
+        assertThat(UdpTestSupport.recv(rx).data()).isEqualTo(first);
+        assertThat(sumOk(onRc.getLast())).as("offloaded all the way: the wire holds the pseudo-header sum").isFalse();
+
+        rc.a().setHwassist(0); // the router's way out does not offload: it must finish the checksum
+        byte[] second = pattern(101, 4);
+        UdpTestSupport.sendto(tx, second, to);
+        assertThat(UdpTestSupport.recv(rx).data()).isEqualTo(second);
+        assertThat(sumOk(onRc.getLast())).as("completed by the router").isTrue();
+        assertThat(c.ipSockets().udp().stats().badsum.get()).isZero();
+        rx.soclose();
+        tx.soclose();
+    }
+
+    /** Whether the UDP checksum of an Ethernet frame carrying IPv4 verifies. */
+    private static boolean sumOk(byte[] frame) {
+        int ip = 14;
+        int hl = (frame[ip] & 0x0f) * 4;
+        int total = ((frame[ip + 2] & 0xff) << 8) | (frame[ip + 3] & 0xff);
+        long s = 17 + (total - hl);
+        for (int k = 12; k < 20; k += 2) {
+            s += ((frame[ip + k] & 0xff) << 8) | (frame[ip + k + 1] & 0xff);
+        }
+        for (int k = ip + hl; k < ip + total; k += 2) {
+            int hi = frame[k] & 0xff;
+            int lo = k + 1 < ip + total ? frame[k + 1] & 0xff : 0;
+            s += (hi << 8) | lo;
+        }
+        while ((s >>> 16) != 0) {
+            s = (s & 0xffff) + (s >>> 16);
+        }
+        return s == 0xffff;
+    }
 }

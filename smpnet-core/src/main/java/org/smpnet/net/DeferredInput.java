@@ -1,0 +1,104 @@
+package org.smpnet.net;
+
+import java.util.ArrayList;
+import org.smpnet.kern.Giant;
+import org.smpnet.kern.Witness;
+
+/**
+ * Receive work a sending thread does itself at its next safe point: the hybrid dispatch of FreeBSD's
+ * netisr, and what Linux does when a sender's {@code local_bh_enable} runs the softirq it raised. A system
+ * call that may transmit (such as {@code sosend}) brackets itself with {@link #enter} and {@link #exit};
+ * inside, an {@link IfQueue} whose ithread sleeps does not wake it but {@linkplain #claim registers} itself
+ * with the thread, and {@link #exit}, holding no lock, drains the registered queues in this thread.
+ *
+ * <p>Why: on a machine with fewer cores than busy threads, each hand-off to a sleeping ithread costs a
+ * wake-up, and a sender that outruns the receive path only fills the queue with packets that are then
+ * dropped. Doing the receive work in the sender removes the hop and throttles the sender to what the
+ * receiver takes. Outside a section (callouts, ithreads, code that holds locks) queues wake their ithread
+ * as before; no thread ever runs another stack's input while holding a lock, because {@link #exit} runs
+ * only after the section's caller has released everything (asserted under WITNESS).
+ *
+ * <p>In {@code net.mpsafenet=0} mode sections are not entered: the ithreads do all the work under Giant.
+ *
+ * <p>Threads: the per-thread state is confined to its thread. Work is bounded per {@link #exit}
+ * ({@link #MAX_ROUNDS} rounds of claims); what is left is handed to the ithreads.
+ */
+public final class DeferredInput {
+    /** Rounds of claimed queues one exit serves (input run there may transmit and claim again). */
+    static final int MAX_ROUNDS = 8;
+
+    private static final ThreadLocal<DeferredInput> CURRENT = ThreadLocal.withInitial(DeferredInput::new);
+
+    private int depth;
+    private final ArrayList<IfQueue> claimed = new ArrayList<>(4);
+    private final ArrayList<IfQueue> serving = new ArrayList<>(4);
+
+    private DeferredInput() {}
+
+    /**
+     * Opens a section in the current thread (nests). Returns whether it did; pass that to {@link #exit}.
+     * The caller must call {@link #exit} on every path once it holds no lock.
+     */
+    public static boolean enter() {
+        if (!Giant.mpsafenet()) {
+            return false;
+        }
+        CURRENT.get().depth++;
+        return true;
+    }
+
+    /**
+     * Closes the section; the outermost exit runs the input of every queue claimed inside it. The caller
+     * holds no lock. May run protocol input (and so wake other threads); does not sleep.
+     */
+    public static void exit(boolean entered) {
+        if (!entered) {
+            return;
+        }
+        DeferredInput d = CURRENT.get();
+        if (--d.depth > 0) {
+            return;
+        }
+        if (d.claimed.isEmpty()) {
+            return;
+        }
+        d.depth++; // input run below may transmit: its claims are served by the rounds here
+        try {
+            Witness.assertUnowned();
+            for (int round = 0; round < MAX_ROUNDS && !d.claimed.isEmpty(); round++) {
+                d.serving.addAll(d.claimed);
+                d.claimed.clear();
+                for (int i = 0; i < d.serving.size(); i++) {
+                    d.serving.get(i).serveDeferred();
+                }
+                d.serving.clear();
+            }
+        } finally {
+            d.depth--;
+            for (IfQueue q : d.serving) {
+                q.wakeIthread(); // an input threw: the ithread takes what is left
+            }
+            for (IfQueue q : d.claimed) {
+                q.wakeIthread(); // left over after the last round: the ithread takes it
+            }
+            d.claimed.clear();
+            d.serving.clear();
+        }
+    }
+
+    /**
+     * Called by {@code q} under its lock when a packet was queued while its ithread sleeps: true if the
+     * current thread is inside a section and will serve {@code q} at its exit (then q need not wake
+     * its ithread).
+     */
+    static boolean claim(IfQueue q) {
+        DeferredInput d = CURRENT.get();
+        if (d.depth == 0) {
+            return false;
+        }
+        if (!d.claimed.contains(q)) {
+            d.claimed.add(q);
+        }
+        return true;
+    }
+}

@@ -1,0 +1,158 @@
+package org.smpnet.net;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.smpnet.net.NetTestSupport.mbuf;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.smpnet.kern.Mtx;
+
+class DeferredInputTest {
+    private static final long STRESS_MILLIS = Long.getLong("smpnet.stress.millis", 1500);
+
+    /** A packet carrying (sender, sequence number). */
+    private static Mbuf packet(int sender, int seq) {
+        return mbuf(NetTestSupport.seqPayload(sender, seq, 16));
+    }
+
+    private static void awaitSleeping(IfQueue q) throws InterruptedException {
+        while (!q.ithreadSleeping()) {
+            Thread.sleep(1);
+        }
+    }
+
+    @Test
+    @DisplayName("R-ISR-1: inside a section the sender runs the input itself at exit; outside, the ithread does")
+    void senderServesItsClaim() throws InterruptedException {
+        List<String> threads = new ArrayList<>();
+        IfQueue q = new IfQueue("dtest", 64, DeferredInputTest.class, m -> {
+            synchronized (threads) {
+                threads.add(Thread.currentThread().getName());
+            }
+            m.freem();
+        });
+        try {
+            awaitSleeping(q);
+            boolean in = DeferredInput.enter();
+            assertThat(in).isTrue();
+            q.enqueue(packet(0, 0));
+            q.enqueue(packet(0, 1));
+            synchronized (threads) {
+                assertThat(threads).as("nothing runs before the section ends").isEmpty();
+            }
+            DeferredInput.exit(in);
+            synchronized (threads) {
+                assertThat(threads).containsExactly(Thread.currentThread().getName(), Thread.currentThread().getName());
+            }
+            q.enqueue(packet(0, 2)); // no section: the ithread takes it
+            q.drain();
+            synchronized (threads) {
+                assertThat(threads).hasSize(3);
+                assertThat(threads.get(2)).isEqualTo("ithread dtest");
+            }
+            assertThat(q.delivered.get()).isEqualTo(3);
+            assertThat(q.drops.get()).isZero();
+        } finally {
+            q.close();
+        }
+    }
+
+    @Test
+    @DisplayName("R-ISR-1: a section's exit holding a lock is refused by WITNESS (no input under a lock)")
+    void exitWithLockHeldIsRefused() throws InterruptedException {
+        IfQueue q = new IfQueue("dtest2", 64, DeferredInputTest.class, Mbuf::freem);
+        Mtx m = new Mtx("dtest held", "dtest held");
+        try {
+            awaitSleeping(q);
+            boolean in = DeferredInput.enter();
+            q.enqueue(packet(0, 0));
+            m.lock();
+            try {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> DeferredInput.exit(in))
+                        .hasMessageContaining("locks held where none may be");
+            } finally {
+                m.unlock();
+            }
+            q.drain(); // the claim was handed to the ithread
+            assertThat(q.delivered.get()).isEqualTo(1);
+        } finally {
+            q.close();
+        }
+    }
+
+    @ParameterizedTest(name = "net.mpsafenet={0}")
+    @ValueSource(booleans = {true, false})
+    @DisplayName("R-ISR-1: senders in and out of sections racing the ithread: every packet once, each sender's in order")
+    void concurrentSendersKeepOrder(boolean mpsafenet) throws Exception {
+        NetTestSupport.inGiantMode(mpsafenet, () -> {
+            int senders = 4;
+            ConcurrentHashMap<Integer, Integer> last = new ConcurrentHashMap<>();
+            AtomicLong outOfOrder = new AtomicLong();
+            AtomicLong got = new AtomicLong();
+            IfQueue q = new IfQueue("dstress", 1 << 16, DeferredInputTest.class, m -> {
+                int sender = NetTestSupport.intAt(m, 0);
+                int seq = NetTestSupport.intAt(m, 4);
+                Integer prev = last.put(sender, seq);
+                if (prev != null && prev >= seq) {
+                    outOfOrder.incrementAndGet();
+                }
+                got.incrementAndGet();
+                m.freem();
+            });
+            long[] sent = new long[senders];
+            long[] refused = new long[senders];
+            CountDownLatch go = new CountDownLatch(1);
+            List<Thread> ts = new ArrayList<>();
+            long end = System.nanoTime() + STRESS_MILLIS * 1_000_000L;
+            for (int s = 0; s < senders; s++) {
+                int id = s;
+                ts.add(Thread.ofPlatform().name("dsender" + s).start(() -> {
+                    try {
+                        go.await();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    int seq = 0;
+                    while (System.nanoTime() < end) {
+                        boolean in = id % 2 == 0 && DeferredInput.enter(); // half the senders use sections
+                        try {
+                            for (int k = 0; k < 8; k++) {
+                                if (q.enqueue(packet(id, seq++))) {
+                                    sent[id]++;
+                                } else {
+                                    refused[id]++;
+                                }
+                            }
+                        } finally {
+                            DeferredInput.exit(in);
+                        }
+                    }
+                }));
+            }
+            go.countDown();
+            for (Thread t : ts) {
+                t.join();
+            }
+            q.drain();
+            long total = 0;
+            long drops = 0;
+            for (int s = 0; s < senders; s++) {
+                total += sent[s];
+                drops += refused[s];
+            }
+            q.close();
+            assertThat(outOfOrder.get()).as("packets of one sender delivered out of order").isZero();
+            assertThat(got.get()).isEqualTo(total);
+            assertThat(q.delivered.get()).isEqualTo(total);
+            assertThat(q.drops.get()).isEqualTo(drops);
+            assertThat(total).isPositive();
+        });
+    }
+}
