@@ -27,6 +27,11 @@ import org.smpnet.kern.Sysctl;
 public final class Rtable {
     private final String owner;
     final Mtx lock;
+    /**
+     * Bumped after every change of either trie, still under {@link #lock} ({@code rnh_gen}): a route cache
+     * that read it before its lookup and finds it unchanged later may reuse the result.
+     */
+    private volatile long generation;
     private final RtTrie<Rtentry> inet = new RtTrie<>(32);
     private final RtTrie<Rtentry> inet6 = new RtTrie<>(128);
     private final IfnetList ifnets;
@@ -93,6 +98,11 @@ public final class Rtable {
 
     private static long key4(InAddr a) {
         return (a.bits() & 0xffffffffL) << 32;
+    }
+
+    /** The change counter route caches compare (see {@link #generation}'s field). Lock-free. */
+    public long generation() {
+        return generation;
     }
 
     // ---- lookups (lock-free, net epoch) ----
@@ -199,7 +209,8 @@ public final class Rtable {
                 }
                 return rt;
             } finally {
-                lock.unlock();
+                generation++; // a plain ++ is safe: only the rib lock holder writes
+            lock.unlock();
             }
         }
     }
@@ -236,6 +247,7 @@ public final class Rtable {
             }
             t.remove(dst.hi(), dst.lo(), dst.len());
         } finally {
+            generation++; // a plain ++ is safe: only the rib lock holder writes
             lock.unlock();
         }
         retire(rt);
@@ -305,7 +317,8 @@ public final class Rtable {
                 }
                 t.replace(dst.hi(), dst.lo(), dst.len(), rt);
             } finally {
-                lock.unlock();
+                generation++; // a plain ++ is safe: only the rib lock holder writes
+            lock.unlock();
             }
             retire(old);
             return rt;
@@ -384,6 +397,7 @@ public final class Rtable {
                 gone.addAll(hit);
             }
         } finally {
+            generation++; // a plain ++ is safe: only the rib lock holder writes
             lock.unlock();
         }
         for (Rtentry rt : gone) {
@@ -426,6 +440,7 @@ public final class Rtable {
                 }
             }
         } finally {
+            generation++; // a plain ++ is safe: only the rib lock holder writes
             lock.unlock();
         }
         retired.forEach(this::retire);

@@ -45,6 +45,8 @@ public final class InPcb {
     public final Mtx lock = new Mtx("inp", "inp");
     private final Object owner;
     private final int protocol;
+    /** The PCB's route cache ({@code inp_route}); thread-safe by itself, so used without the PCB lock. */
+    final IpRoute route = new IpRoute();
 
     @GuardedBy("lock") InAddr laddr = InAddr.ANY;
     @GuardedBy("lock") int lport;

@@ -309,18 +309,14 @@ public final class Ip {
     private InRouting.Hop route(InAddr dst, IpRoute ro, boolean dontRoute) throws ErrnoException {
         InRouting r = inet.routing();
         long gen = r.generation();
-        InRouting.Hop hop;
-        if (ro != null && gen >= 0 && ro.hop != null && ro.generation == gen && dst.equals(ro.dst)) {
-            hop = ro.hop;
-        } else {
+        InRouting.Hop hop = ro != null && gen >= 0 ? ro.get(dst, gen) : null;
+        if (hop == null) {
             hop = r.lookup(dst);
             if (hop == null) {
                 throw new ErrnoException(Errno.ENETUNREACH, "no route to " + dst);
             }
             if (ro != null && gen >= 0) {
-                ro.dst = dst;
-                ro.hop = hop;
-                ro.generation = gen;
+                ro.set(dst, hop, gen);
             }
         }
         if (hop.kind() == InRouting.Hop.REJECT) {

@@ -56,9 +56,7 @@ final class IpForward {
             IpOptions.forwarding(m, hop.source());
         }
         IpRoute ro = new IpRoute();
-        ro.dst = dst;
-        ro.hop = hop;
-        ro.generation = inet.routing().generation();
+        ro.set(dst, hop, inet.routing().generation());
         int[] mtu = new int[1];
         try {
             inet.ip().send(m, IpOutOpts.DEFAULT, ro, true, mtu);

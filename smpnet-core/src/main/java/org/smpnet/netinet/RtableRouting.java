@@ -52,9 +52,8 @@ final class RtableRouting implements InRouting {
         return ia == null ? null : ia.inAddr();
     }
 
-    /** The routing table publishes no change counter yet: never cache (every send looks up, an LPM walk). */
     @Override
     public long generation() {
-        return -1;
+        return rtable.generation();
     }
 }

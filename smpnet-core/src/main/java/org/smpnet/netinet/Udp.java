@@ -257,7 +257,7 @@ public final class Udp implements Protosw {
             h.setCsum(h.csumFlags() | Mbuf.CSUM_IP_UDP, UdpHdr.SUM_OFFSET);
         }
         stats.opackets.inc();
-        inet.ip().output(h, d.laddr(), d.faddr(), UdpHdr.IPPROTO_UDP, d.opts(), null);
+        inet.ip().output(h, d.laddr(), d.faddr(), UdpHdr.IPPROTO_UDP, d.opts(), inp.route);
     }
 
     private Dest destination(InPcb inp, Sockaddr.In to) throws ErrnoException {
@@ -306,7 +306,7 @@ public final class Udp implements Protosw {
             if (laddr.isAny()) {
                 IpMoptions mo = inp.moptions();
                 laddr = faddr.isMulticast() && mo != null && !mo.multicastAddr().isAny() ? mo.multicastAddr()
-                        : inet.ip().selectSource(faddr, opts, null);
+                        : inet.ip().selectSource(faddr, opts, inp.route);
             }
             return new Dest(laddr, inp.lport(), faddr, to.port(), opts);
         } finally {

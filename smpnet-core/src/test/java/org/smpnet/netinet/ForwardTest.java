@@ -152,6 +152,30 @@ class ForwardTest {
         tx.soclose();
     }
 
+    @Test
+    @DisplayName("R-RT-1: a socket's cached route follows route changes (the rib generation invalidates it)")
+    void cachedRouteFollowsChanges() throws Exception {
+        r.sysctl().set("net.inet.ip.forwarding", "1");
+        org.smpnet.socket.Socket rx = UdpTestSupport.udp(c);
+        UdpTestSupport.bind(rx, "10.0.2.3", 7002);
+        org.smpnet.socket.Socket tx = UdpTestSupport.udp(a);
+        Sockaddr to = Sockaddr.In.of("10.0.2.3", 7002);
+        UdpTestSupport.sendto(tx, pattern(10, 1), to);
+        UdpTestSupport.recv(rx);
+        long gen = a.rtable().generation();
+        a.rtable().delete(Prefix.parse("default"));
+        assertThat(a.rtable().generation()).isGreaterThan(gen);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> UdpTestSupport.sendto(tx, pattern(10, 2), to))
+                .isInstanceOfSatisfying(org.smpnet.kern.ErrnoException.class,
+                        e -> assertThat(e.errno()).isEqualTo(Errno.ENETUNREACH));
+        a.rtable().add(Prefix.parse("10.0.2.0/24"), new Sockaddr.In(ip("10.0.1.2"), 0), Rtentry.RTF_GATEWAY | Rtentry.RTF_STATIC);
+        byte[] third = pattern(10, 3);
+        UdpTestSupport.sendto(tx, third, to);
+        assertThat(UdpTestSupport.recv(rx).data()).isEqualTo(third);
+        rx.soclose();
+        tx.soclose();
+    }
+
     /** Whether the UDP checksum of an Ethernet frame carrying IPv4 verifies. */
     private static boolean sumOk(byte[] frame) {
         int ip = 14;
