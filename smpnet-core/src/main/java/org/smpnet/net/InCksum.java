@@ -92,9 +92,10 @@ public final class InCksum {
 
     /** Folds a sum to 16 bits, uncomplemented ({@code in_pseudo}'s result, for a delayed checksum's seed). */
     public static int fold(long s) {
-        while ((s >>> 16) != 0) {
-            s = (s & 0xffff) + (s >>> 16);
-        }
+        s = (s & 0xffff_ffffL) + (s >>> 32); // < 2^33 (sums are never negative)
+        s = (s & 0xffff) + (s >>> 16);       // < 2^17 + 2^16
+        s = (s & 0xffff) + (s >>> 16);       // <= 0x10001
+        s = (s & 0xffff) + (s >>> 16);       // <= 0xffff
         return (int) s;
     }
 }
