@@ -14,6 +14,13 @@ import org.smpnet.kern.CalloutWheels;
  */
 public final class Epair {
     private static final int QUEUE_LIMIT = 4096;
+    /**
+     * Receive queues per side (FreeBSD's epair has one per CPU): flows hash onto them, so senders of
+     * different flows, each serving its own queue ({@link DeferredInput}), do not contend or overtake
+     * each other's batches. {@code smpnet.epair.queues}, default the CPU count up to 4.
+     */
+    static final int QUEUES = Math.max(1, Math.min(16,
+            Integer.getInteger("smpnet.epair.queues", Math.min(4, Runtime.getRuntime().availableProcessors()))));
 
     /** The driver of one side. MPSAFE: it keeps no state of its own beyond final references. */
     private final class Side implements IfDriver {
@@ -54,8 +61,8 @@ public final class Epair {
     private final IfnetList listB;
     private final LinkPipe aToB;
     private final LinkPipe bToA;
-    private final IfQueue inA;
-    private final IfQueue inB;
+    private final IfQueue[] inA;
+    private final IfQueue[] inB;
     private final AtomicBoolean destroyed = new AtomicBoolean();
 
     private Epair(int unit, IfnetList listA, Ether etherA, IfnetList listB, Ether etherB, PipeConfig ab, PipeConfig ba,
@@ -66,10 +73,10 @@ public final class Epair {
         Side sb = new Side();
         a = Ifnet.alloc("epair" + unit + "a", IfType.ETHER, sa);
         b = Ifnet.alloc("epair" + unit + "b", IfType.ETHER, sb);
-        inA = new IfQueue(a.name() + " rx", QUEUE_LIMIT, Side.class, a::input);
-        inB = new IfQueue(b.name() + " rx", QUEUE_LIMIT, Side.class, b::input);
-        aToB = new LinkPipe(a.name() + "->" + b.name(), ab, inB::enqueue, wheels);
-        bToA = new LinkPipe(b.name() + "->" + a.name(), ba, inA::enqueue, wheels);
+        inA = queues(a);
+        inB = queues(b);
+        aToB = new LinkPipe(a.name() + "->" + b.name(), ab, m -> inB[queueOf(m, inB.length)].enqueue(m), wheels);
+        bToA = new LinkPipe(b.name() + "->" + a.name(), ba, m -> inA[queueOf(m, inA.length)].enqueue(m), wheels);
         sa.out = aToB;
         sb.out = bToA;
         a.setHwassist(Mbuf.CSUM_IP_UDP | Mbuf.CSUM_IP_TCP);
@@ -156,6 +163,48 @@ public final class Epair {
         };
     }
 
+    private static IfQueue[] queues(Ifnet ifp) {
+        IfQueue[] q = new IfQueue[QUEUES];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = new IfQueue(ifp.name() + " rx" + (q.length == 1 ? "" : Integer.toString(i)), QUEUE_LIMIT, Side.class, ifp::input);
+        }
+        return q;
+    }
+
+    /**
+     * The receive queue of a frame: a hash of the IPv4 addresses, protocol and (unfragmented TCP/UDP)
+     * ports, as a NIC's RSS does, so one flow stays in one queue and in order; everything else (ARP,
+     * IPv6 for now, fragments' ports) uses the addresses or queue 0.
+     */
+    static int queueOf(Mbuf m, int n) {
+        if (n == 1) {
+            return 0;
+        }
+        byte[] b = m.data();
+        int o = m.dataOff();
+        int len = m.len();
+        if (len < 34 || b[o + 12] != 0x08 || b[o + 13] != 0x00) {
+            return 0;
+        }
+        int ip = o + 14;
+        int hl = (b[ip] & 0x0f) * 4;
+        int proto = b[ip + 9] & 0xff;
+        int h = int32(b, ip + 12) * 31 + int32(b, ip + 16);
+        h = h * 31 + proto;
+        boolean fragment = ((b[ip + 6] & 0x3f) | b[ip + 7]) != 0;
+        if (!fragment && (proto == 6 || proto == 17) && len >= 14 + hl + 4) {
+            h = h * 31 + int32(b, ip + hl);
+        }
+        h ^= h >>> 16;
+        h *= 0x45d9f3b;
+        h ^= h >>> 16;
+        return Math.floorMod(h, n);
+    }
+
+    private static int int32(byte[] b, int i) {
+        return ((b[i] & 0xff) << 24) | ((b[i + 1] & 0xff) << 16) | ((b[i + 2] & 0xff) << 8) | (b[i + 3] & 0xff);
+    }
+
     public Ifnet a() {
         return a;
     }
@@ -190,8 +239,12 @@ public final class Epair {
         for (int round = 0; round < 2; round++) { // a delivery may trigger a reply the other way
             aToB.drain();
             bToA.drain();
-            inA.drain();
-            inB.drain();
+            for (IfQueue q : inA) {
+                q.drain();
+            }
+            for (IfQueue q : inB) {
+                q.drain();
+            }
         }
     }
 
@@ -216,7 +269,11 @@ public final class Epair {
     private void closeQueues() {
         aToB.close();
         bToA.close();
-        inA.close();
-        inB.close();
+        for (IfQueue q : inA) {
+            q.close();
+        }
+        for (IfQueue q : inB) {
+            q.close();
+        }
     }
 }
