@@ -355,7 +355,42 @@ public final class Socket {
         socantsendmore();
     }
 
-    /** A datagram socket's default destination went away: it is no longer connected. */
+    /**
+     * Dissolves this socket's association ({@code sodisconnect}): checks the state, tells the protocol
+     * ({@code pru_disconnect}, which drops the PCB's foreign address and rehashes it), and for a
+     * protocol without {@code PR_CONNREQUIRED} (UDP, raw IP, UNIX datagram) clears
+     * {@code SS_ISCONNECTED} here, so a send without an address fails with EDESTADDRREQ, getpeername
+     * with ENOTCONN, and the socket may be connected again or used with sendto. Stream protocols report
+     * the change through {@link #soisdisconnecting}/{@link #soisdisconnected} themselves. Caller holds
+     * no socket mutex; runs the protocol under Giant when {@code net.mpsafenet=0}; never sleeps.
+     *
+     * @throws ErrnoException ENOTCONN if not connected, EALREADY if already disconnecting, or the
+     *     protocol's error
+     */
+    public void sodisconnect() throws ErrnoException {
+        int st = state();
+        if ((st & SS_ISCONNECTED) == 0) {
+            throw new ErrnoException(Errno.ENOTCONN, "disconnect of an unconnected " + proto.name());
+        }
+        if ((st & SS_ISDISCONNECTING) != 0) {
+            throw new ErrnoException(Errno.EALREADY, "already disconnecting");
+        }
+        boolean giant = SoGiant.pickup();
+        try {
+            proto.pru_disconnect(this);
+        } finally {
+            SoGiant.drop(giant);
+        }
+        if ((proto.flags() & SocketConst.PR_CONNREQUIRED) == 0) {
+            clearConnected();
+        }
+    }
+
+    /**
+     * A datagram socket's association is gone (its own {@link #sodisconnect}, or a UNIX datagram
+     * target that went away): it is no longer connected, but may still send with an address and
+     * receive. Caller holds no socket mutex.
+     */
     public void clearConnected() {
         rcv.mtx.lock();
         try {
