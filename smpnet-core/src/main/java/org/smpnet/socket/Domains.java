@@ -34,6 +34,9 @@ public final class Domains {
     /** Data bytes and records discarded from socket buffers (flush at close or shutdown(SHUT_RD)). */
     final Counter sbDropBytes = new Counter();
     final Counter sbDropRecords = new Counter();
+    /** Lingering closes that ran out of time / that did not linger because the socket was non-blocking. */
+    final Counter lingerTimeouts = new Counter();
+    final Counter lingerNbio = new Counter();
 
     /** A registry with the UNIX domain and no sysctl nodes (tests). */
     public Domains(String vnetName) {
@@ -49,6 +52,8 @@ public final class Domains {
             sysctl.addProc("kern.ipc.numopensockets", "Number of open sockets", this::openSockets);
             sysctl.addCounter("kern.ipc.sbdrop_bytes", "Bytes discarded from socket buffers", sbDropBytes);
             sysctl.addCounter("kern.ipc.sbdrop_records", "Records discarded from socket buffers", sbDropRecords);
+            sysctl.addCounter("kern.ipc.linger_timeouts", "Closes whose SO_LINGER time ran out", lingerTimeouts);
+            sysctl.addCounter("kern.ipc.linger_nbio", "SO_LINGER closes of non-blocking sockets that did not wait", lingerNbio);
         }
     }
 
@@ -128,6 +133,16 @@ public final class Domains {
     /** Records (datagrams, messages) discarded from socket buffers at close or {@code shutdown(SHUT_RD)}. */
     public long droppedRecords() {
         return sbDropRecords.get();
+    }
+
+    /** Closes whose SO_LINGER time ran out before the peer took the data. */
+    public long lingerTimeouts() {
+        return lingerTimeouts.get();
+    }
+
+    /** SO_LINGER closes of non-blocking sockets, which do not wait. */
+    public long lingerNbio() {
+        return lingerNbio.get();
     }
 
     /** Address family of a socket address, or -1 for null (helper for protocols checking arguments). */

@@ -191,7 +191,7 @@ public final class SocketFile extends File {
 
     @Override
     protected void closing() {
-        so.soclose();
+        so.soclose((fflag() & O_NONBLOCK) != 0);
         so.rcv.mtx.lock();
         try {
             so.rcv.knlist.clear();

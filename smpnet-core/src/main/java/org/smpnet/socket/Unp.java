@@ -298,16 +298,36 @@ final class Unp {
             so2.soisconnected();
         }
 
+        /**
+         * Disconnects. A stream or seqpacket socket closed with SO_LINGER time 0 ({@link Socket#lingerAbort})
+         * aborts: its unsent data (still in its send queue) is dropped and counted, and the peer gets
+         * ECONNRESET once it has read what was already delivered to it.
+         */
         @Override
         public void pru_disconnect(Socket so) throws ErrnoException {
             UnpCb u = cb(so);
+            boolean abort = type != SOCK_DGRAM && so.lingerAbort();
             List<Socket> gone = new ArrayList<>();
+            Socket reset = null;
             link.lock();
             try {
+                if (abort && u.conn != null) {
+                    reset = u.conn.so;
+                    so.snd.mtx.lock();
+                    try {
+                        so.snd.sbflush();
+                        deferred.addAll(so.snd.sbtakeZombies());
+                    } finally {
+                        so.snd.mtx.unlock();
+                    }
+                }
                 disconnectLocked(u, gone);
             } finally {
                 link.unlock();
                 disposeDeferred();
+            }
+            if (reset != null) {
+                reset.setError(Errno.ECONNRESET); // before the EOF below, so a waiting reader sees the reset
             }
             for (Socket s : gone) {
                 if (s.type() == SOCK_DGRAM) {
@@ -342,17 +362,57 @@ final class Unp {
             }
         }
 
+        /** Moves more of the peer's queued data in and wakes the peer if it lingers in close. */
         @Override
         public void pru_rcvd(Socket so, int flags) throws ErrnoException {
             UnpCb u = cb(so);
+            Socket sender = null;
             link.lock();
             try {
                 if (u.conn != null) {
                     pump(u.conn, false);
+                    sender = u.conn.so;
                 }
             } finally {
                 link.unlock();
                 disposeDeferred();
+            }
+            if (sender != null) {
+                sender.solingerwakeup();
+            }
+        }
+
+        /**
+         * Stream and seqpacket: bytes (data and control) still in this socket's send queue plus those
+         * unread in the peer's receive buffer, which holds only this socket's data.
+         */
+        @Override
+        @SuppressWarnings("GuardedBy") // each buffer's mutex is held around its reads
+        public int pru_unread(Socket so) {
+            if (type == SOCK_DGRAM || !(so.pcb() instanceof UnpCb u)) {
+                return 0;
+            }
+            link.lock();
+            try {
+                long n = 0;
+                so.snd.mtx.lock();
+                try {
+                    n += so.snd.cc() + so.snd.ctl();
+                } finally {
+                    so.snd.mtx.unlock();
+                }
+                if (u.conn != null) {
+                    Sockbuf prcv = u.conn.so.rcv;
+                    prcv.mtx.lock();
+                    try {
+                        n += prcv.cc() + prcv.ctl();
+                    } finally {
+                        prcv.mtx.unlock();
+                    }
+                }
+                return (int) Math.min(n, Integer.MAX_VALUE);
+            } finally {
+                link.unlock();
             }
         }
 
