@@ -50,11 +50,36 @@ public final class Domains {
         register(unp.domain());
         if (sysctl != null) {
             sysctl.addProc("kern.ipc.numopensockets", "Number of open sockets", this::openSockets);
+            unp.registerSysctl(sysctl);
             sysctl.addCounter("kern.ipc.sbdrop_bytes", "Bytes discarded from socket buffers", sbDropBytes);
             sysctl.addCounter("kern.ipc.sbdrop_records", "Records discarded from socket buffers", sbDropRecords);
             sysctl.addCounter("kern.ipc.linger_timeouts", "Closes whose SO_LINGER time ran out", lingerTimeouts);
             sysctl.addCounter("kern.ipc.linger_nbio", "SO_LINGER closes of non-blocking sockets that did not wait", lingerNbio);
         }
+    }
+
+    /** The UNIX domain of this Vnet. */
+    Unp unp() {
+        return unp;
+    }
+
+    /** Files in flight in SCM_RIGHTS messages sent in this Vnet ({@code net.local.inflight}). */
+    public long unpInflight() {
+        return unp.inflight.get();
+    }
+
+    /** Runs of the UNIX-domain garbage collector / sockets it reclaimed ({@code net.local.taskcount}, {@code net.local.recycled}). */
+    public long unpGcRuns() {
+        return unp.gcRuns.get();
+    }
+
+    public long unpGcRecycled() {
+        return unp.gcRecycled.get();
+    }
+
+    /** Waits until no garbage collection of this Vnet's UNIX sockets is queued or running. May sleep. */
+    public void unpGcDrain() {
+        unp.gcDrain();
     }
 
     public String vnetName() {

@@ -270,7 +270,7 @@ public final class SocketApi {
                     if ((so.proto.flags() & PR_RIGHTS) == 0) {
                         throw new ErrnoException(Errno.EOPNOTSUPP, "SCM_RIGHTS on " + so.proto.name());
                     }
-                    out.add(new Cmsg.Rights(holdAll(Cmsg.fdsOf(d))));
+                    out.add(new Cmsg.Rights(holdAll(Cmsg.fdsOf(d)), so.domains().unp().inflight));
                 } else if (c instanceof Cmsg.Rights) {
                     throw new ErrnoException(Errno.EINVAL, "pass descriptors with Cmsg.rights(fds)");
                 } else {

@@ -208,6 +208,14 @@ public final class SocketFile extends File {
         }
     }
 
+    /** A descriptor went: if only messages in flight still hold this UNIX socket, it may be garbage. */
+    @Override
+    protected void openDropped(int opensLeft) {
+        if (so.pcb() instanceof Unp.UnpCb u) {
+            u.unp.gcIfOnlyInFlight(u, opensLeft);
+        }
+    }
+
     @Override
     protected void close() {
         // soclose ran in closing(): the socket is already freed
