@@ -55,11 +55,12 @@ import static org.smpnet.socket.SocketConst.SOCK_STREAM;
  * flight is closed and only messages still hold it ({@link File#openDropped}), and when a UNIX socket
  * is detached while sockets of this Vnet are in flight. Under {@code unp_link} it takes as candidates
  * the sockets whose open references ({@link File#openCount}) all are messages ({@code msgcount}),
- * subtracts the references found in the candidates' own buffers, then restores, transitively, the
+ * subtracts the references found in messages on their way to candidates (in a candidate's receive
+ * buffer or its stream peer's send queue), then restores, transitively, the
  * candidates still referenced from elsewhere (by descriptors, by live sockets' buffers, or by messages
  * in transit in a thread, which it cannot see and so conservatively counts as live). What is left is
- * garbage: after dropping the lock it flushes those sockets' buffers and disposes the rights, which
- * closes them. Every change of {@code msgcount} takes {@code unp_link}, so no candidate can gain a
+ * garbage: after dropping the lock it flushes the buffers on their way to those sockets and disposes
+ * the rights, which closes them (without lingering: the collector marks them non-blocking first). Every change of {@code msgcount} takes {@code unp_link}, so no candidate can gain a
  * descriptor while the lock is held. Scope: one Vnet; a cycle through sockets of different Vnets is
  * conservatively kept (never collected).
  */
@@ -219,11 +220,13 @@ final class Unp {
         gcRuns.inc();
         List<UnpCb> dead;
         List<File> held = new ArrayList<>();
+        List<Sockbuf> toFlush = new ArrayList<>();
         link.lock();
         try {
             dead = markLocked();
             for (UnpCb u : dead) {
                 held.add(u.file.hold()); // keeps the file object until the sweep is done (fhold)
+                toFlush.addAll(inbound(u));
             }
         } finally {
             link.unlock();
@@ -232,14 +235,29 @@ final class Unp {
             return;
         }
         gcRecycled.add(dead.size());
-        List<Cmsg> z = new ArrayList<>();
         for (UnpCb u : dead) {
-            u.so.socantrcvmore();
-            z.addAll(flush(u.so.rcv));
-            z.addAll(flush(u.so.snd));
+            u.so.socantrcvmore(); // nothing more reaches it: a pump now drops what was on its way
+            u.so.setNbio(true); // its close, run by the disposal below, must not linger in this thread
+        }
+        List<Cmsg> z = new ArrayList<>();
+        for (Sockbuf sb : toFlush) {
+            z.addAll(flush(sb));
         }
         Cmsg.disposeAll(z); // closes the garbage sockets: their last open references were in these messages
         held.forEach(File::drop);
+    }
+
+    /**
+     * The buffers holding messages on their way to {@code u}: its receive buffer and, for a connected
+     * stream or seqpacket socket, its peer's send queue, which the pump moves into it (FreeBSD has
+     * only the receive buffer; here stream data waits in the sender's {@code so_snd}).
+     */
+    @GuardedBy("link")
+    private List<Sockbuf> inbound(UnpCb u) {
+        if (u.so.type() != SOCK_DGRAM && u.conn != null) {
+            return List.of(u.so.rcv, u.conn.so.snd);
+        }
+        return List.of(u.so.rcv);
     }
 
     private static List<Cmsg> flush(Sockbuf sb) {
@@ -289,10 +307,10 @@ final class Unp {
         return dead;
     }
 
-    /** Adds {@code d} to the {@code gcRefs} of every candidate named by rights queued in {@code u}'s buffers. */
+    /** Adds {@code d} to the {@code gcRefs} of every candidate named by rights on their way to {@code u} ({@link #inbound}). */
     @GuardedBy("link")
     private void scanLocked(UnpCb u, int d) {
-        for (Sockbuf sb : new Sockbuf[] {u.so.rcv, u.so.snd}) {
+        for (Sockbuf sb : inbound(u)) {
             sb.mtx.lock();
             try {
                 scanBuffer(sb, d);

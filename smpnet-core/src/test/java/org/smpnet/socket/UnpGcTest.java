@@ -93,6 +93,32 @@ class UnpGcTest {
     }
 
     @Test
+    @DisplayName("R-SO-4: a stream cycle whose rights still wait in the senders' queues (receivers full) is collected; the queued data is freed")
+    void cycleInSendQueues() throws Exception {
+        SocketApi api = SocketTestSupport.api("gcsndq");
+        Domains d = domainsOf(api);
+        int[] p = api.socketpair(PF_UNIX, SOCK_STREAM, 0);
+        int rcv0 = api.getsockoptInt(p[0], SOL_SOCKET, SO_RCVBUF);
+        int rcv1 = api.getsockoptInt(p[1], SOL_SOCKET, SO_RCVBUF);
+        assertThat(api.send(p[1], new byte[rcv0], 0, rcv0, 0)).isEqualTo(rcv0); // p0's receive buffer full
+        assertThat(api.send(p[0], new byte[rcv1], 0, rcv1, 0)).isEqualTo(rcv1);
+        pass(api, p[1], p[0], 0); // p0's own descriptor waits in p1's send queue
+        pass(api, p[0], p[1], 0);
+        File f0 = file(api, p[0]);
+        File f1 = file(api, p[1]);
+        api.close(p[0]);
+        api.close(p[1]);
+        d.unpGcDrain();
+        assertThat(f0.isClosing()).isTrue();
+        assertThat(f1.isClosing()).isTrue();
+        assertThat(f0.refcount() + f1.refcount()).isZero();
+        assertThat(d.unpGcRecycled()).isEqualTo(2);
+        assertThat(d.unpInflight()).isZero();
+        assertThat(d.openSockets()).isZero();
+        assertThat(d.droppedBytes()).isEqualTo(rcv0 + rcv1 + 2);
+    }
+
+    @Test
     @DisplayName("R-SO-4: a cycle still reachable through an open descriptor is not collected; receiving from it works, and it closes normally afterwards")
     void reachableKept() throws Exception {
         SocketApi api = SocketTestSupport.api("gckeep");
