@@ -167,9 +167,19 @@ public abstract class File {
         if (n == 0) {
             closing = true;
             closing();
+        } else {
+            openDropped(n);
         }
         drop();
     }
+
+    /**
+     * An open reference went and {@code opensLeft} remain (a descriptor closed while the file stays
+     * open elsewhere). A hook for the UNIX-domain garbage collector: a socket whose remaining open
+     * references are all in SCM_RIGHTS messages in flight may now be unreachable ({@code unp_gc}).
+     * Runs with no lock held; must not sleep. Does nothing here.
+     */
+    protected void openDropped(int opensLeft) {}
 
     /** Whether the last open reference is gone: operations fail with EBADF. */
     public final boolean isClosing() {
@@ -181,6 +191,14 @@ public abstract class File {
         if (closing) {
             throw new ErrnoException(Errno.EBADF, "file closed");
         }
+    }
+
+    /**
+     * Open references now: descriptor slots plus files in flight in messages ({@code f_count} as
+     * FreeBSD's {@code unp_gc} compares it with {@code f_msgcount}). A snapshot of an atomic.
+     */
+    public final int openCount() {
+        return opens.get();
     }
 
     /** References now (for tests and diagnostics). */

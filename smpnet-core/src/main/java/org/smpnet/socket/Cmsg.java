@@ -2,6 +2,7 @@ package org.smpnet.socket;
 
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.smpnet.kern.Counter;
 import org.smpnet.kern.File;
 import java.util.Objects;
 
@@ -107,14 +108,42 @@ public sealed interface Cmsg permits Cmsg.Data, Cmsg.Creds, Cmsg.Rights {
      * when the sender's descriptors were internalized. Delivery hands the references to the receiver
      * ({@link #take}); discarding the message ({@link #dispose}) drops them, closing files nobody else
      * has open. Exactly one of the two happens, once.
+     *
+     * <p>In-flight accounting for the UNIX-domain garbage collector: while the message exists, each
+     * file that is a UNIX socket counts it in its control block's message count ({@code f_msgcount},
+     * changed under that socket's {@code unp_link} lock, see {@code Unp.msgref}), and the sending
+     * Vnet's {@code net.local.inflight} counts its files.
      */
     final class Rights implements Cmsg {
         private final List<File> files;
         private final AtomicBoolean done = new AtomicBoolean();
+        private final Counter inflight;
 
         /** Takes ownership of one open reference on each file. */
         public Rights(List<File> files) {
+            this(files, null);
+        }
+
+        /** Takes ownership of one open reference on each file; counts them in {@code inflight} (null: not counted). */
+        public Rights(List<File> files, Counter inflight) {
             this.files = List.copyOf(files);
+            this.inflight = inflight;
+            Unp.msgref(this.files, 1);
+            if (inflight != null) {
+                inflight.add(this.files.size());
+            }
+        }
+
+        /** The files, for the garbage collector's scan; the message keeps owning them. */
+        List<File> files() {
+            return files;
+        }
+
+        private void leaveFlight() {
+            Unp.msgref(files, -1);
+            if (inflight != null) {
+                inflight.add(-files.size());
+            }
         }
 
         @Override
@@ -146,12 +175,14 @@ public sealed interface Cmsg permits Cmsg.Data, Cmsg.Creds, Cmsg.Rights {
             if (!done.compareAndSet(false, true)) {
                 throw new IllegalStateException("SCM_RIGHTS message already delivered or disposed");
             }
+            leaveFlight();
             return files;
         }
 
         @Override
         public void dispose() {
             if (done.compareAndSet(false, true)) {
+                leaveFlight();
                 for (File f : files) {
                     f.dropOpen();
                 }

@@ -34,6 +34,9 @@ public final class Domains {
     /** Data bytes and records discarded from socket buffers (flush at close or shutdown(SHUT_RD)). */
     final Counter sbDropBytes = new Counter();
     final Counter sbDropRecords = new Counter();
+    /** Lingering closes that ran out of time / that did not linger because the socket was non-blocking. */
+    final Counter lingerTimeouts = new Counter();
+    final Counter lingerNbio = new Counter();
 
     /** A registry with the UNIX domain and no sysctl nodes (tests). */
     public Domains(String vnetName) {
@@ -47,9 +50,36 @@ public final class Domains {
         register(unp.domain());
         if (sysctl != null) {
             sysctl.addProc("kern.ipc.numopensockets", "Number of open sockets", this::openSockets);
+            unp.registerSysctl(sysctl);
             sysctl.addCounter("kern.ipc.sbdrop_bytes", "Bytes discarded from socket buffers", sbDropBytes);
             sysctl.addCounter("kern.ipc.sbdrop_records", "Records discarded from socket buffers", sbDropRecords);
+            sysctl.addCounter("kern.ipc.linger_timeouts", "Closes whose SO_LINGER time ran out", lingerTimeouts);
+            sysctl.addCounter("kern.ipc.linger_nbio", "SO_LINGER closes of non-blocking sockets that did not wait", lingerNbio);
         }
+    }
+
+    /** The UNIX domain of this Vnet. */
+    Unp unp() {
+        return unp;
+    }
+
+    /** Files in flight in SCM_RIGHTS messages sent in this Vnet ({@code net.local.inflight}). */
+    public long unpInflight() {
+        return unp.inflight.get();
+    }
+
+    /** Runs of the UNIX-domain garbage collector / sockets it reclaimed ({@code net.local.taskcount}, {@code net.local.recycled}). */
+    public long unpGcRuns() {
+        return unp.gcRuns.get();
+    }
+
+    public long unpGcRecycled() {
+        return unp.gcRecycled.get();
+    }
+
+    /** Waits until no garbage collection of this Vnet's UNIX sockets is queued or running. May sleep. */
+    public void unpGcDrain() {
+        unp.gcDrain();
     }
 
     public String vnetName() {
@@ -128,6 +158,16 @@ public final class Domains {
     /** Records (datagrams, messages) discarded from socket buffers at close or {@code shutdown(SHUT_RD)}. */
     public long droppedRecords() {
         return sbDropRecords.get();
+    }
+
+    /** Closes whose SO_LINGER time ran out before the peer took the data. */
+    public long lingerTimeouts() {
+        return lingerTimeouts.get();
+    }
+
+    /** SO_LINGER closes of non-blocking sockets, which do not wait. */
+    public long lingerNbio() {
+        return lingerNbio.get();
     }
 
     /** Address family of a socket address, or -1 for null (helper for protocols checking arguments). */

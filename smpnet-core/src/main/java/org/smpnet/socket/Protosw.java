@@ -89,6 +89,15 @@ public interface Protosw {
     /** Drops a connection that was never accepted (listen-queue teardown, {@code pru_abort}). */
     default void pru_abort(Socket so) {}
 
+    /**
+     * Bytes this socket sent that its peer has not taken yet: what a close with SO_LINGER waits for
+     * ({@link Socket#soclose(boolean)}). 0 when nothing is outstanding or the protocol cannot tell
+     * (datagrams: what was sent is gone). Never sleeps.
+     */
+    default int pru_unread(Socket so) {
+        return 0;
+    }
+
     /** The last file reference is gone ({@code pru_close}); {@link #pru_detach} follows. */
     default void pru_close(Socket so) {}
 

@@ -5,8 +5,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.smpnet.kern.Cv;
 import org.smpnet.kern.Errno;
 import org.smpnet.kern.ErrnoException;
+import org.smpnet.kern.Witness;
 
 /**
  * A socket ({@code struct socket}, {@code uipc_socket.c}): protocol, state, options, the receive and
@@ -17,14 +19,16 @@ import org.smpnet.kern.ErrnoException;
  *   <li>(a) final after construction: {@link #domains}, {@link #domain}, {@link #proto}, {@link #cred},
  *       {@link #rcv}, {@link #snd}, {@link #head};</li>
  *   <li>(b) the socket lock, which is the receive buffer's mutex {@code rcv.mtx} ("so_rcv", class
- *       "sockbuf"): {@code state}, {@code options}, {@code error}, {@code linger}, {@code qlimit} and the
- *       listen queues;</li>
+ *       "sockbuf"): {@code state}, {@code options}, {@code error}, {@code linger}, {@code qlimit}, the
+ *       listen queues and {@code lingerGen} (with {@code lingerCv}, its condition);</li>
+ *   <li>(e) volatile: {@code lingering}, a hint that {@link #solingerwakeup} has a sleeper to wake;</li>
  *   <li>(c) the listening head's socket lock: this socket's {@code qstate} while on its queues;</li>
  *   <li>(d) the protocol: {@link #pcb()} (volatile; set by {@code pru_attach}).</li>
  * </ul>
  * Order: the send buffer's mutex may be held while taking the socket lock (sosend's checks, write
  * filters), never the reverse; up-calls that change both take them one after the other. Nothing here
- * sleeps while holding a mutex except in {@link Sockbuf#sbwait}, which releases its own.
+ * sleeps while holding a mutex except in {@link Sockbuf#sbwait} and the SO_LINGER wait in
+ * {@link #soclose}, which release their own.
  */
 public final class Socket {
     // so_state
@@ -58,6 +62,10 @@ public final class Socket {
     @GuardedBy("rcv.mtx") private int qlimit;
     @GuardedBy("rcv.mtx") private final ArrayDeque<Socket> incomp = new ArrayDeque<>();
     @GuardedBy("rcv.mtx") private final ArrayDeque<Socket> comp = new ArrayDeque<>();
+    /** Bumped by {@link #solingerwakeup} and disconnects; a lingering close sleeps on {@link #lingerCv} until it moves. */
+    @GuardedBy("rcv.mtx") private long lingerGen;
+    private final Cv lingerCv;
+    private volatile boolean lingering;
     /** SQ_INCOMP/SQ_COMP while on a listener's queue; guarded by the head's socket lock (key c), which Error Prone cannot name. */
     private int qstate;
 
@@ -69,6 +77,7 @@ public final class Socket {
         this.head = head;
         this.rcv = new Sockbuf(this, true);
         this.snd = new Sockbuf(this, false);
+        this.lingerCv = rcv.mtx.newCondition();
         domains.created.inc();
     }
 
@@ -349,17 +358,86 @@ public final class Socket {
             state = (state & ~(SS_ISCONNECTING | SS_ISCONNECTED | SS_ISDISCONNECTING)) | SS_ISDISCONNECTED;
             rcv.setState(Sockbuf.SBS_CANTRCVMORE);
             rcv.sowakeup();
+            lingerGen++;
+            lingerCv.signalAll();
         } finally {
             rcv.mtx.unlock();
         }
         socantsendmore();
     }
 
-    /** A datagram socket's default destination went away: it is no longer connected. */
+    /**
+     * Dissolves this socket's association ({@code sodisconnect}): checks the state, tells the protocol
+     * ({@code pru_disconnect}, which drops the PCB's foreign address and rehashes it), and for a
+     * protocol without {@code PR_CONNREQUIRED} (UDP, raw IP, UNIX datagram) clears
+     * {@code SS_ISCONNECTED} here, so a send without an address fails with EDESTADDRREQ, getpeername
+     * with ENOTCONN, and the socket may be connected again or used with sendto. Stream protocols report
+     * the change through {@link #soisdisconnecting}/{@link #soisdisconnected} themselves. Caller holds
+     * no socket mutex; runs the protocol under Giant when {@code net.mpsafenet=0}; never sleeps.
+     *
+     * @throws ErrnoException ENOTCONN if not connected, EALREADY if already disconnecting, or the
+     *     protocol's error
+     */
+    public void sodisconnect() throws ErrnoException {
+        int st = state();
+        if ((st & SS_ISCONNECTED) == 0) {
+            throw new ErrnoException(Errno.ENOTCONN, "disconnect of an unconnected " + proto.name());
+        }
+        if ((st & SS_ISDISCONNECTING) != 0) {
+            throw new ErrnoException(Errno.EALREADY, "already disconnecting");
+        }
+        boolean giant = SoGiant.pickup();
+        try {
+            proto.pru_disconnect(this);
+        } finally {
+            SoGiant.drop(giant);
+        }
+        if ((proto.flags() & SocketConst.PR_CONNREQUIRED) == 0) {
+            clearConnected();
+        }
+    }
+
+    /**
+     * A datagram socket's association is gone (its own {@link #sodisconnect}, or a UNIX datagram
+     * target that went away): it is no longer connected, but may still send with an address and
+     * receive. Caller holds no socket mutex.
+     */
     public void clearConnected() {
         rcv.mtx.lock();
         try {
             state &= ~SS_ISCONNECTED;
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    /**
+     * The peer took data this socket sent ({@code uipc_rcvd}'s wake-up of the sender): wakes a close
+     * lingering on it (SO_LINGER), which then asks the protocol again. Caller holds no socket mutex;
+     * cheap when nobody lingers. Never sleeps.
+     */
+    public void solingerwakeup() {
+        if (!lingering) {
+            return;
+        }
+        rcv.mtx.lock();
+        try {
+            lingerGen++;
+            lingerCv.signalAll();
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    /**
+     * Whether this socket is being closed with SO_LINGER on and a linger time of 0: the protocol
+     * aborts the connection instead of a graceful disconnect (TCP's RST; UNIX streams drop unsent data
+     * and the peer gets ECONNRESET). Takes the socket lock.
+     */
+    public boolean lingerAbort() {
+        rcv.mtx.lock();
+        try {
+            return (state & SS_NOFDREF) != 0 && (options & SocketConst.SO_LINGER) != 0 && linger == 0;
         } finally {
             rcv.mtx.unlock();
         }
@@ -610,12 +688,31 @@ public final class Socket {
     // ---- teardown -------------------------------------------------------------------------------
 
     /**
-     * Closes the socket when its last file reference goes ({@code soclose}): aborts queued
-     * connections of a listener, disconnects, tells the protocol, marks {@code SS_NOFDREF} and wakes
-     * every thread blocked on it (they return EBADF), then frees it. Caller holds no lock; may sleep
-     * for SO_LINGER. Idempotent.
+     * Closes the socket when its last file reference goes ({@code soclose}): marks {@code SS_NOFDREF}
+     * and wakes every thread blocked on it (they return EBADF), aborts queued connections of a
+     * listener, lingers (below), disconnects, tells the protocol, then frees it. Caller holds no lock;
+     * may sleep for SO_LINGER. Idempotent. Same as {@code soclose(false)}.
      */
     public void soclose() {
+        soclose(false);
+    }
+
+    /**
+     * {@link #soclose()} for a file that may be non-blocking.
+     *
+     * <p>SO_LINGER. With SO_LINGER on and a linger time of {@code l} &gt; 0 seconds, a connected socket
+     * waits before disconnecting, sleeping on its socket lock, until the protocol reports no data of
+     * ours the peer has not taken ({@link Protosw#pru_unread}: for UNIX streams the bytes still in our
+     * send queue or unread in the peer's receive buffer), the connection goes away, the thread is
+     * interrupted, or {@code l} seconds pass. In every case the close then goes on as without linger:
+     * the disconnect moves what is left to the peer, so nothing sent is lost (FreeBSD's uipc does not
+     * linger at all; TCP waits for the FIN's acknowledgement the same way). A timeout is counted
+     * ({@code kern.ipc.linger_timeouts}); close reports no error (FreeBSD may return EWOULDBLOCK from
+     * close(2) there). As FreeBSD's {@code soclose}, a non-blocking socket ({@code nonblocking}: the
+     * file's O_NONBLOCK, or {@code SS_NBIO}) does not sleep. With a linger time of 0 the protocol aborts
+     * instead ({@link #lingerAbort}).
+     */
+    public void soclose(boolean nonblocking) {
         rcv.mtx.lock();
         try {
             if ((state & SS_NOFDREF) != 0) {
@@ -630,6 +727,7 @@ public final class Socket {
         for (Socket so : drainQueues()) {
             so.soabort();
         }
+        solinger(nonblocking);
         boolean giant = SoGiant.pickup();
         try {
             if ((state() & (SS_ISCONNECTED | SS_ISCONNECTING)) != 0) {
@@ -644,6 +742,85 @@ public final class Socket {
             SoGiant.drop(giant);
         }
         sofree();
+    }
+
+    /** The SO_LINGER wait of {@link #soclose(boolean)}. Caller holds no lock; may sleep. */
+    private void solinger(boolean nonblocking) {
+        long secs;
+        rcv.mtx.lock();
+        try {
+            if ((options & SocketConst.SO_LINGER) == 0 || linger <= 0 || (state & SS_ISCONNECTED) == 0) {
+                return;
+            }
+            if (nonblocking || (state & SS_NBIO) != 0) {
+                domains.lingerNbio.inc();
+                return;
+            }
+            secs = linger;
+            lingering = true;
+        } finally {
+            rcv.mtx.unlock();
+        }
+        try {
+            long deadline = System.nanoTime() + secs * 1_000_000_000L;
+            while (true) {
+                long gen = lingerGen();
+                if (unread() == 0) {
+                    return;
+                }
+                if (!awaitLinger(gen, deadline)) {
+                    return;
+                }
+            }
+        } finally {
+            lingering = false;
+        }
+    }
+
+    private long lingerGen() {
+        rcv.mtx.lock();
+        try {
+            return lingerGen;
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    private int unread() {
+        boolean giant = SoGiant.pickup();
+        try {
+            return proto.pru_unread(this);
+        } finally {
+            SoGiant.drop(giant);
+        }
+    }
+
+    /**
+     * Sleeps until {@link #lingerGen} moves past {@code gen}; returns false when lingering is over
+     * (disconnected, timed out, interrupted).
+     */
+    private boolean awaitLinger(long gen, long deadline) {
+        rcv.mtx.lock();
+        try {
+            while (lingerGen == gen) {
+                if ((state & SS_ISCONNECTED) == 0) {
+                    return false;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    domains.lingerTimeouts.inc();
+                    return false;
+                }
+                Witness.checkSleep("soclose linger", rcv.mtx);
+                lingerCv.awaitNanos(left);
+            }
+            return (state & SS_ISCONNECTED) != 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } finally {
+            rcv.mtx.unlock();
+        }
     }
 
     /** Drops a connection still on a listen queue ({@code soabort}). */

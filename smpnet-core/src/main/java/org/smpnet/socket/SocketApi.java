@@ -144,13 +144,31 @@ public final class SocketApi {
         }
     }
 
-    /** {@code connect(2)}: waits for a connection in progress unless non-blocking (EINPROGRESS). */
+    /**
+     * {@code connect(2)}: waits for a connection in progress unless non-blocking (EINPROGRESS). On a
+     * datagram socket {@code nam} null (AF_UNSPEC) dissolves the association instead.
+     */
     public void connect(int s, Sockaddr nam) throws ErrnoException {
         SocketFile f = getsock(s);
         try {
             Socket so = f.socket();
             SocketOps.soconnect(so, nam);
             so.waitConnected((f.fflag() & File.O_NONBLOCK) != 0);
+        } finally {
+            f.drop();
+        }
+    }
+
+    /**
+     * Dissolves the association of a connected datagram socket, as {@code connect(s, AF_UNSPEC)}
+     * ({@link #connect} with a null address does the same).
+     *
+     * @throws ErrnoException ENOTCONN if not connected, ENOTSOCK, EBADF
+     */
+    public void disconnect(int s) throws ErrnoException {
+        SocketFile f = getsock(s);
+        try {
+            SocketOps.sodisconnect(f.socket());
         } finally {
             f.drop();
         }
@@ -252,7 +270,7 @@ public final class SocketApi {
                     if ((so.proto.flags() & PR_RIGHTS) == 0) {
                         throw new ErrnoException(Errno.EOPNOTSUPP, "SCM_RIGHTS on " + so.proto.name());
                     }
-                    out.add(new Cmsg.Rights(holdAll(Cmsg.fdsOf(d))));
+                    out.add(new Cmsg.Rights(holdAll(Cmsg.fdsOf(d)), so.domains().unp().inflight));
                 } else if (c instanceof Cmsg.Rights) {
                     throw new ErrnoException(Errno.EINVAL, "pass descriptors with Cmsg.rights(fds)");
                 } else {

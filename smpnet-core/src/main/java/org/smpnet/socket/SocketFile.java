@@ -191,7 +191,7 @@ public final class SocketFile extends File {
 
     @Override
     protected void closing() {
-        so.soclose();
+        so.soclose((fflag() & O_NONBLOCK) != 0);
         so.rcv.mtx.lock();
         try {
             so.rcv.knlist.clear();
@@ -205,6 +205,14 @@ public final class SocketFile extends File {
             so.snd.sel.wakeup();
         } finally {
             so.snd.mtx.unlock();
+        }
+    }
+
+    /** A descriptor went: if only messages in flight still hold this UNIX socket, it may be garbage. */
+    @Override
+    protected void openDropped(int opensLeft) {
+        if (so.pcb() instanceof Unp.UnpCb u) {
+            u.unp.gcIfOnlyInFlight(u, opensLeft);
         }
     }
 

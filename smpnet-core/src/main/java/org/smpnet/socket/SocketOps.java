@@ -39,24 +39,62 @@ public final class SocketOps {
         so.solistenProto(backlog);
     }
 
-    /** Starts a connection ({@code soconnect}); a connected datagram socket is disconnected first. */
+    /**
+     * Starts a connection ({@code soconnect}). On a protocol without {@code PR_CONNREQUIRED} a
+     * connected socket is disconnected first ({@link Socket#sodisconnect}), and {@code nam} null or of
+     * family {@code AF_UNSPEC} only dissolves the association (as Linux and macOS; FreeBSD disconnects
+     * and then fails the connect with EAFNOSUPPORT, we return success). {@code Sockaddr} has no
+     * AF_UNSPEC value, so null stands for it.
+     *
+     * @throws ErrnoException EISCONN (connection-oriented and connected), EAFNOSUPPORT (AF_UNSPEC on a
+     *     connection-oriented socket), EOPNOTSUPP (listening), or the protocol's error
+     */
     public static void soconnect(Socket so, Sockaddr nam) throws ErrnoException {
         checkAlive(so);
         if (so.optionOn(SO_ACCEPTCONN)) {
             throw new ErrnoException(Errno.EOPNOTSUPP, "connect on a listening socket");
         }
-        int state = so.state();
+        boolean connreq = (so.proto.flags() & PR_CONNREQUIRED) != 0;
+        boolean unspec = nam == null || nam.family() == Sockaddr.AF_UNSPEC;
+        if (unspec && connreq) {
+            throw new ErrnoException(Errno.EAFNOSUPPORT, "connect to AF_UNSPEC on " + so.proto.name());
+        }
+        if ((so.state() & (Socket.SS_ISCONNECTED | Socket.SS_ISCONNECTING)) != 0) {
+            if (connreq) {
+                throw new ErrnoException(Errno.EISCONN, "already connected");
+            }
+            disconnectIfConnected(so);
+        }
+        if (unspec) {
+            return;
+        }
         boolean giant = SoGiant.pickup();
         try {
-            if ((state & (Socket.SS_ISCONNECTED | Socket.SS_ISCONNECTING)) != 0) {
-                if ((so.proto.flags() & PR_CONNREQUIRED) != 0) {
-                    throw new ErrnoException(Errno.EISCONN, "already connected");
-                }
-                so.proto.pru_disconnect(so);
-            }
             so.proto.pru_connect(so, nam);
         } finally {
             SoGiant.drop(giant);
+        }
+    }
+
+    /**
+     * {@code sodisconnect}: dissolves the association of a connected socket (see
+     * {@link Socket#sodisconnect}).
+     *
+     * @throws ErrnoException EBADF (closed), ENOTCONN, EALREADY or the protocol's error
+     */
+    public static void sodisconnect(Socket so) throws ErrnoException {
+        checkAlive(so);
+        so.sodisconnect();
+    }
+
+    /** Disconnects a datagram socket before a new connect; a racing disconnect (ENOTCONN) is fine. */
+    private static void disconnectIfConnected(Socket so) throws ErrnoException {
+        try {
+            so.sodisconnect();
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.ENOTCONN) {
+                throw e;
+            }
         }
     }
 

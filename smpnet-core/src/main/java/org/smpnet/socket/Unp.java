@@ -2,13 +2,22 @@ package org.smpnet.socket;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.smpnet.kern.Counter;
 import org.smpnet.kern.Errno;
 import org.smpnet.kern.ErrnoException;
+import org.smpnet.kern.File;
 import org.smpnet.kern.Mtx;
+import org.smpnet.kern.Sysctl;
+import org.smpnet.kern.Task;
+import org.smpnet.kern.Taskqueue;
 import org.smpnet.net.Mbuf;
 import org.smpnet.net.Sockaddr;
 
@@ -34,13 +43,26 @@ import static org.smpnet.socket.SocketConst.SOCK_STREAM;
  * regardless of space, so nothing sent before a close is lost.
  *
  * <p>Locking key: {@link #link} ("unp_link", class "unp_link", FreeBSD's {@code UNP_LINK} lock) guards
- * the name space and every {@link UnpCb}'s {@code addr}, {@code conn}, {@code refs} and {@code peercred}.
+ * the name space, {@link #flown}, and every {@link UnpCb}'s {@code addr}, {@code conn}, {@code refs},
+ * {@code peercred}, {@code file}, the garbage collector's {@code gcDead}/{@code gcRefs}, and the
+ * changes of {@code msgcount} (an atomic, so it can be read without the lock as a hint).
  * Order: sbsx → unp_link → sockbuf; socket-buffer mutexes are taken one at a time under it. Never
- * sleeps while holding it.
+ * sleeps while holding it. The collector's task queue lock ("unp_gc", class "taskqueue") is a leaf.
  *
- * <p>Known limit: a socket passed in flight over itself (a descriptor cycle) is not garbage collected
- * as FreeBSD's {@code unp_gc} would; such cycles are bounded by the receive buffers' space and
- * counted in {@code inflight}.
+ * <p>Garbage collection ({@code unp_gc}). A UNIX socket whose file is held only by SCM_RIGHTS messages
+ * queued in the buffers of other such sockets (or its own) is unreachable once no descriptor names it:
+ * a descriptor cycle. The collector runs in the task queue "unp_gc" when a descriptor of a socket in
+ * flight is closed and only messages still hold it ({@link File#openDropped}), and when a UNIX socket
+ * is detached while sockets of this Vnet are in flight. Under {@code unp_link} it takes as candidates
+ * the sockets whose open references ({@link File#openCount}) all are messages ({@code msgcount}),
+ * subtracts the references found in messages on their way to candidates (in a candidate's receive
+ * buffer or its stream peer's send queue), then restores, transitively, the
+ * candidates still referenced from elsewhere (by descriptors, by live sockets' buffers, or by messages
+ * in transit in a thread, which it cannot see and so conservatively counts as live). What is left is
+ * garbage: after dropping the lock it flushes the buffers on their way to those sockets and disposes
+ * the rights, which closes them (without lingering: the collector marks them non-blocking first). Every change of {@code msgcount} takes {@code unp_link}, so no candidate can gain a
+ * descriptor while the lock is held. Scope: one Vnet; a cycle through sockets of different Vnets is
+ * conservatively kept (never collected).
  */
 final class Unp {
     private final Domains domains;
@@ -49,11 +71,29 @@ final class Unp {
     /** Control of data discarded under the link lock, disposed after it is released ({@link #disposeDeferred}). */
     @GuardedBy("link") private List<Cmsg> deferred = new ArrayList<>();
     private final Domain domain;
-    /** Files in flight in SCM_RIGHTS messages sent in this Vnet (sent, not yet delivered or disposed). */
+    /** Files sent in SCM_RIGHTS messages in this Vnet (a running total). */
     final Counter rightsSent = new Counter();
+    /** Files in flight in SCM_RIGHTS messages sent in this Vnet ({@code net.local.inflight}). */
+    final Counter inflight = new Counter();
+    /** Control messages whose disposal waited for {@code unp_link} to be released ({@code net.local.deferred}). */
+    final Counter deferredDisposals = new Counter();
+    /** Collector runs ({@code net.local.taskcount}) and sockets it reclaimed ({@code net.local.recycled}). */
+    final Counter gcRuns = new Counter();
+    final Counter gcRecycled = new Counter();
+    /** Sum of this Vnet's sockets' {@code msgcount}: messages in flight holding a UNIX socket of this Vnet. */
+    private final AtomicLong sockMsgRefs = new AtomicLong();
+    /** Sockets of this Vnet that have been in flight and are not detached: the collector's candidates. */
+    @GuardedBy("link") private final Set<UnpCb> flown = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Task gcTask;
+
+    /** The collector's queue, shared by all Vnets (FreeBSD uses {@code taskqueue_thread}); started on first use. */
+    private static final class GcQueue {
+        static final Taskqueue TQ = new Taskqueue("unp_gc", 1);
+    }
 
     Unp(Domains domains) {
         this.domains = domains;
+        this.gcTask = new Task("unp_gc " + domains.vnetName(), Unp.class, this::gc);
         this.domain = new Domain(Sockaddr.AF_UNIX, "local");
         domain.add(new Proto(SOCK_STREAM, PR_CONNREQUIRED | PR_WANTRCVD | PR_RIGHTS, "unix stream"));
         domain.add(new Proto(SOCK_DGRAM, PR_ATOMIC | PR_ADDR | PR_RIGHTS, "unix dgram"));
@@ -81,21 +121,222 @@ final class Unp {
         } finally {
             link.unlock();
         }
+        deferredDisposals.add(z.size());
         Cmsg.disposeAll(z);
     }
 
     /** The protocol control block of a UNIX socket ({@code struct unpcb}); fields guarded by {@link Unp#link}. */
     static final class UnpCb {
         final Socket so;
+        final Unp unp;
         Sockaddr.Un addr;
         UnpCb conn;
         /** Datagram sockets connected to this one. */
         final List<UnpCb> refs = new ArrayList<>();
         Ucred peercred;
         boolean detached;
+        /** SCM_RIGHTS messages holding this socket's file ({@code f_msgcount}); changed under {@code unp.link}. */
+        final AtomicInteger msgcount = new AtomicInteger();
+        /** This socket's file, known once it went in flight ({@code unp_file}). */
+        File file;
+        /** Collector state of one run: still a candidate, and its references not yet accounted for. */
+        boolean gcDead;
+        int gcRefs;
 
-        UnpCb(Socket so) {
+        UnpCb(Socket so, Unp unp) {
             this.so = so;
+            this.unp = unp;
+        }
+    }
+
+    /** The control block of {@code f} when it is a UNIX socket's file, else null. */
+    static UnpCb cbOf(File f) {
+        return f instanceof SocketFile sf && sf.socket().pcb() instanceof UnpCb u ? u : null;
+    }
+
+    /**
+     * Counts {@code d} (+1 or -1) SCM_RIGHTS messages holding each of {@code files} that is a UNIX
+     * socket ({@code unp_internalize_fp}/{@code unp_externalize_fp}'s {@code f_msgcount}), each under
+     * its own Vnet's {@code unp_link}. Caller holds no socket lock. Never sleeps.
+     */
+    static void msgref(List<File> files, int d) {
+        for (File f : files) {
+            UnpCb u = cbOf(f);
+            if (u != null) {
+                u.unp.msgref(u, f, d);
+            }
+        }
+    }
+
+    private void msgref(UnpCb u, File f, int d) {
+        link.lock();
+        try {
+            u.msgcount.addAndGet(d);
+            sockMsgRefs.addAndGet(d);
+            if (d > 0 && !u.detached) {
+                u.file = f;
+                flown.add(u);
+            }
+        } finally {
+            link.unlock();
+        }
+    }
+
+    /** A descriptor of {@code u}'s file went and {@code opensLeft} open references remain: collect if all are messages. */
+    void gcIfOnlyInFlight(UnpCb u, int opensLeft) {
+        if (opensLeft > 0 && u.msgcount.get() == opensLeft) {
+            gcSchedule();
+        }
+    }
+
+    private void gcSchedule() {
+        GcQueue.TQ.enqueue(gcTask);
+    }
+
+    /** Waits until no collection of this Vnet is queued or running. May sleep; hold no lock. */
+    void gcDrain() {
+        GcQueue.TQ.drain(gcTask);
+    }
+
+    void registerSysctl(Sysctl sysctl) {
+        sysctl.addProc("net.local.inflight", "File descriptors in flight in SCM_RIGHTS messages", inflight::get);
+        sysctl.addCounter("net.local.deferred", "In-flight control disposed after unp_link was released", deferredDisposals);
+        sysctl.addCounter("net.local.taskcount", "Runs of the garbage collector", gcRuns);
+        sysctl.addCounter("net.local.recycled", "Unreachable sockets reclaimed by the garbage collector", gcRecycled);
+        sysctl.addProc("net.local.gc_tracked", "Open UNIX sockets that have been in flight (the collector's candidates)", this::sockCount);
+    }
+
+    private int sockCount() {
+        link.lock();
+        try {
+            return flown.size();
+        } finally {
+            link.unlock();
+        }
+    }
+
+    /** One collection ({@code unp_gc}): mark under {@code unp_link}, then sweep without it. Runs in the "unp_gc" queue. */
+    private void gc(int pending) {
+        gcRuns.inc();
+        List<UnpCb> dead;
+        List<File> held = new ArrayList<>();
+        List<Sockbuf> toFlush = new ArrayList<>();
+        link.lock();
+        try {
+            dead = markLocked();
+            for (UnpCb u : dead) {
+                held.add(u.file.hold()); // keeps the file object until the sweep is done (fhold)
+                toFlush.addAll(inbound(u));
+            }
+        } finally {
+            link.unlock();
+        }
+        if (dead.isEmpty()) {
+            return;
+        }
+        gcRecycled.add(dead.size());
+        for (UnpCb u : dead) {
+            u.so.socantrcvmore(); // nothing more reaches it: a pump now drops what was on its way
+            u.so.setNbio(true); // its close, run by the disposal below, must not linger in this thread
+        }
+        List<Cmsg> z = new ArrayList<>();
+        for (Sockbuf sb : toFlush) {
+            z.addAll(flush(sb));
+        }
+        Cmsg.disposeAll(z); // closes the garbage sockets: their last open references were in these messages
+        held.forEach(File::drop);
+    }
+
+    /**
+     * The buffers holding messages on their way to {@code u}: its receive buffer and, for a connected
+     * stream or seqpacket socket, its peer's send queue, which the pump moves into it (FreeBSD has
+     * only the receive buffer; here stream data waits in the sender's {@code so_snd}).
+     */
+    @GuardedBy("link")
+    private List<Sockbuf> inbound(UnpCb u) {
+        if (u.so.type() != SOCK_DGRAM && u.conn != null) {
+            return List.of(u.so.rcv, u.conn.so.snd);
+        }
+        return List.of(u.so.rcv);
+    }
+
+    private static List<Cmsg> flush(Sockbuf sb) {
+        sb.mtx.lock();
+        try {
+            sb.sbflush();
+            return sb.sbtakeZombies();
+        } finally {
+            sb.mtx.unlock();
+        }
+    }
+
+    /** The mark phase; returns the unreachable sockets. */
+    @GuardedBy("link")
+    private List<UnpCb> markLocked() {
+        List<UnpCb> cand = new ArrayList<>();
+        for (UnpCb u : flown) {
+            u.gcDead = false;
+            int mc = u.msgcount.get();
+            if (u.file != null && mc > 0 && u.file.openCount() == mc) {
+                u.gcDead = true;
+                u.gcRefs = mc;
+                cand.add(u);
+            }
+        }
+        for (UnpCb u : cand) {
+            scanLocked(u, -1); // unp_remove_dead_ref
+        }
+        boolean marked;
+        do {
+            marked = false;
+            for (UnpCb u : cand) {
+                if (u.gcDead && u.gcRefs > 0) {
+                    u.gcDead = false; // reachable from outside the candidates: so is all it holds
+                    marked = true;
+                    scanLocked(u, 1); // unp_restore_undead_ref
+                }
+            }
+        } while (marked);
+        List<UnpCb> dead = new ArrayList<>();
+        for (UnpCb u : cand) {
+            if (u.gcDead) {
+                u.gcDead = false;
+                dead.add(u);
+            }
+        }
+        return dead;
+    }
+
+    /** Adds {@code d} to the {@code gcRefs} of every candidate named by rights on their way to {@code u} ({@link #inbound}). */
+    @GuardedBy("link")
+    private void scanLocked(UnpCb u, int d) {
+        for (Sockbuf sb : inbound(u)) {
+            sb.mtx.lock();
+            try {
+                scanBuffer(sb, d);
+            } finally {
+                sb.mtx.unlock();
+            }
+        }
+    }
+
+    @GuardedBy("link")
+    @SuppressWarnings("GuardedBy") // sb.mtx is held by the caller: Error Prone cannot follow the parameter
+    private void scanBuffer(Sockbuf sb, int d) {
+        for (Sockbuf.Record r = sb.first(); r != null; r = r.next) {
+            if (r.control == null) {
+                continue;
+            }
+            for (Cmsg c : r.control) {
+                if (c instanceof Cmsg.Rights rights) {
+                    for (File f : rights.files()) {
+                        UnpCb t = cbOf(f);
+                        if (t != null && t.unp == this && t.gcDead) {
+                            t.gcRefs += d;
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -151,7 +392,7 @@ final class Unp {
             } else {
                 so.soreserve(8192, 8192);
             }
-            so.setPcb(new UnpCb(so));
+            so.setPcb(new UnpCb(so, Unp.this));
         }
 
         @Override
@@ -161,12 +402,15 @@ final class Unp {
                 return;
             }
             List<Socket> toDisconnect = new ArrayList<>();
+            boolean gc;
             link.lock();
             try {
                 if (u.detached) {
                     return;
                 }
                 u.detached = true;
+                flown.remove(u);
+                gc = sockMsgRefs.get() > 0;
                 if (u.addr != null && names.get(u.addr.path()) == u) {
                     names.remove(u.addr.path());
                 }
@@ -179,6 +423,9 @@ final class Unp {
             } finally {
                 link.unlock();
                 disposeDeferred();
+            }
+            if (gc) {
+                gcSchedule(); // FreeBSD uipc_detach: a socket went while others are in flight
             }
             for (Socket s : toDisconnect) {
                 if (s.type() == SOCK_DGRAM) {
@@ -298,16 +545,36 @@ final class Unp {
             so2.soisconnected();
         }
 
+        /**
+         * Disconnects. A stream or seqpacket socket closed with SO_LINGER time 0 ({@link Socket#lingerAbort})
+         * aborts: its unsent data (still in its send queue) is dropped and counted, and the peer gets
+         * ECONNRESET once it has read what was already delivered to it.
+         */
         @Override
         public void pru_disconnect(Socket so) throws ErrnoException {
             UnpCb u = cb(so);
+            boolean abort = type != SOCK_DGRAM && so.lingerAbort();
             List<Socket> gone = new ArrayList<>();
+            Socket reset = null;
             link.lock();
             try {
+                if (abort && u.conn != null) {
+                    reset = u.conn.so;
+                    so.snd.mtx.lock();
+                    try {
+                        so.snd.sbflush();
+                        deferred.addAll(so.snd.sbtakeZombies());
+                    } finally {
+                        so.snd.mtx.unlock();
+                    }
+                }
                 disconnectLocked(u, gone);
             } finally {
                 link.unlock();
                 disposeDeferred();
+            }
+            if (reset != null) {
+                reset.setError(Errno.ECONNRESET); // before the EOF below, so a waiting reader sees the reset
             }
             for (Socket s : gone) {
                 if (s.type() == SOCK_DGRAM) {
@@ -342,17 +609,57 @@ final class Unp {
             }
         }
 
+        /** Moves more of the peer's queued data in and wakes the peer if it lingers in close. */
         @Override
         public void pru_rcvd(Socket so, int flags) throws ErrnoException {
             UnpCb u = cb(so);
+            Socket sender = null;
             link.lock();
             try {
                 if (u.conn != null) {
                     pump(u.conn, false);
+                    sender = u.conn.so;
                 }
             } finally {
                 link.unlock();
                 disposeDeferred();
+            }
+            if (sender != null) {
+                sender.solingerwakeup();
+            }
+        }
+
+        /**
+         * Stream and seqpacket: bytes (data and control) still in this socket's send queue plus those
+         * unread in the peer's receive buffer, which holds only this socket's data.
+         */
+        @Override
+        @SuppressWarnings("GuardedBy") // each buffer's mutex is held around its reads
+        public int pru_unread(Socket so) {
+            if (type == SOCK_DGRAM || !(so.pcb() instanceof UnpCb u)) {
+                return 0;
+            }
+            link.lock();
+            try {
+                long n = 0;
+                so.snd.mtx.lock();
+                try {
+                    n += so.snd.cc() + so.snd.ctl();
+                } finally {
+                    so.snd.mtx.unlock();
+                }
+                if (u.conn != null) {
+                    Sockbuf prcv = u.conn.so.rcv;
+                    prcv.mtx.lock();
+                    try {
+                        n += prcv.cc() + prcv.ctl();
+                    } finally {
+                        prcv.mtx.unlock();
+                    }
+                }
+                return (int) Math.min(n, Integer.MAX_VALUE);
+            } finally {
+                link.unlock();
             }
         }
 

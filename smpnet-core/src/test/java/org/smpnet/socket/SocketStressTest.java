@@ -309,8 +309,10 @@ class SocketStressTest {
                     }
                 }
             }));
+            Thread passer = ts.get(0);
             ts.add(start("closer", () -> {
-                while (!stop.get() || !toClose.isEmpty()) {
+                // drain until the passer is gone: it may still queue a descriptor after stop is set
+                while (passer.isAlive() || !toClose.isEmpty()) {
                     Integer fd = toClose.poll();
                     if (fd != null) {
                         try {
