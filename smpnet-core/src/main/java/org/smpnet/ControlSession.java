@@ -183,12 +183,23 @@ final class ControlSession {
         }
         int status;
         try {
-            status = t.run(v, r.argv(), line -> {
-                try {
-                    ControlProtocol.write(out, ControlProtocol.TOOL_OUTPUT,
-                            (line + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+            status = t.run(v, r.argv(), new VnetControl.ToolOutput() {
+                @Override
+                public void accept(String line) {
+                    send((line + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                }
+
+                @Override
+                public void keepalive() {
+                    send(new byte[0]);
+                }
+
+                private void send(byte[] body) {
+                    try {
+                        ControlProtocol.write(out, ControlProtocol.TOOL_OUTPUT, body);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
                 }
             });
         } catch (java.io.UncheckedIOException e) {

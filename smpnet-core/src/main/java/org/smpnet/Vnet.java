@@ -19,10 +19,12 @@ import org.smpnet.net.Netisr;
 import org.smpnet.net.PipeConfig;
 import org.smpnet.net.NetAddrs;
 import org.smpnet.net.Rtable;
+import org.smpnet.net.Sockaddr;
 import org.smpnet.net.Vlans;
 import org.smpnet.netinet.Inet;
 import org.smpnet.netinet.IpSockets;
 import org.smpnet.socket.Domains;
+import org.smpnet.socket.RouteSock;
 
 /**
  * One stack instance (FreeBSD VIMAGE): its own interfaces, netisr, sysctl tree and, in later layers,
@@ -79,6 +81,7 @@ public final class Vnet implements AutoCloseable {
         rtable.addrs().addLoopback(lo0.ifnet());
         this.inet = new Inet(name, sysctl, ifnets, ether, netisr, lo0, rtable, clock);
         this.ipSockets = new IpSockets(inet, rtable, ifnets, domains, sysctl);
+        domains.register(Sockaddr.AF_ROUTE, "route", new RouteSock(rtable.rtsock(), sysctl));
     }
 
     public String name() {

@@ -69,6 +69,19 @@ public final class VnetControl implements AutoCloseable {
         int run(Vnet vnet, List<String> argv, java.util.function.Consumer<String> out) throws ErrnoException;
     }
 
+    /**
+     * The output a TOOL request's tool gets: lines for the client, and {@link #keepalive} for a tool that
+     * waits long without printing ({@code route monitor}) to learn that the client left.
+     */
+    public interface ToolOutput extends java.util.function.Consumer<String> {
+        /**
+         * Sends the client an empty output frame, which it prints as nothing. Blocks like a line does; hold no lock.
+         *
+         * @throws java.io.UncheckedIOException if the client is gone: the tool should end
+         */
+        void keepalive();
+    }
+
     private VnetControl(String name, List<Vnet> vnets, Path path, ServerSocketChannel server) {
         this.name = name;
         this.vnets = vnets;

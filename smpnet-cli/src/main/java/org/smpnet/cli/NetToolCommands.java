@@ -90,15 +90,25 @@ final class NetToolCommands {
         }
     }
 
-    @Command(name = "route", description = "Add, delete, change or look up a route in a running vnet.")
+    @Command(name = "route", description = "Add, delete, change or look up a route in a running vnet, or monitor its routing messages.")
     static final class RouteCommand extends Remote {
-        @Parameters(paramLabel = "ARGS", description = "add|delete|get|change DST[/LEN] [GATEWAY]")
+        @Parameters(paramLabel = "ARGS", description = "add|delete|get|change DST[/LEN] [GATEWAY], or monitor")
         List<String> args = new ArrayList<>();
+
+        @Option(names = "-c", paramLabel = "COUNT", description = "With monitor: stop after COUNT messages (default: until interrupted).")
+        Long count;
+
+        @Option(names = "-n", description = "Numeric (always).")
+        boolean numeric;
 
         @Override
         List<String> argv() {
             List<String> a = new ArrayList<>(List.of("route"));
             a.addAll(args);
+            if (count != null) {
+                a.add("-c");
+                a.add(Long.toString(count));
+            }
             return a;
         }
     }

@@ -16,7 +16,6 @@ import org.smpnet.net.MacAddr;
 import org.smpnet.net.Prefix;
 import org.smpnet.net.RtAddrs;
 import org.smpnet.net.RtMsg;
-import org.smpnet.net.RtSock;
 import org.smpnet.net.Rtentry;
 import org.smpnet.net.Rtm;
 import org.smpnet.net.Sockaddr;
@@ -98,10 +97,14 @@ final class NetTools {
 
     /**
      * {@code route add|change DST[/LEN] GATEWAY}, {@code route delete DST[/LEN] [GATEWAY]},
-     * {@code route get DST[/LEN]}: as route(8), a message written to the stack's routing socket
-     * ({@link RtSock#write}), whose reply is printed. A DST without a length is a host (longest match for get).
+     * {@code route get DST[/LEN]}: as route(8), an {@code rt_msghdr} written to a {@code PF_ROUTE} socket of
+     * the stack, whose reply is read back from it and printed. A DST without a length is a host (longest
+     * match for get). {@code route monitor [-c N]}: see {@link RouteMonitor}.
      */
     static int route(Vnet v, List<String> args, Consumer<String> out) throws ErrnoException {
+        if (!args.isEmpty() && args.getFirst().equals("monitor")) {
+            return RouteMonitor.monitor(v, args.subList(1, args.size()), out);
+        }
         List<String> a = new ArrayList<>(args);
         a.removeIf(s -> s.equals("-net") || s.equals("-host") || s.equals("-n"));
         if (a.size() < 2 || a.size() > 3) {
@@ -139,11 +142,12 @@ final class NetTools {
             addrs = addrs.with(Rtm.RTAX_IFP, new Sockaddr.Dl(0, "", null)); // ask for the interface, as route(8) does
         }
         int flags = Rtentry.RTF_UP | Rtentry.RTF_STATIC | (gw != null ? Rtentry.RTF_GATEWAY : 0) | (dst.isHost() ? Rtentry.RTF_HOST : 0);
-        byte[] req = RtMsg.Route.request(type, RTM_SEQ.incrementAndGet(), flags, addrs).emit();
+        int seq = RTM_SEQ.incrementAndGet();
+        byte[] req = RtMsg.Route.request(type, seq, flags, addrs).emit();
         String what = cmd + (dst.isHost() ? " host " : " net ") + dstText + (gw != null ? ": gateway " + a.get(2) : "");
-        byte[] reply;
+        RtMsg.Route r;
         try {
-            reply = v.rtable().rtsock().write(req, 0, req.length, (int) ProcessHandle.current().pid());
+            r = RouteMonitor.request(v, req, seq);
         } catch (ErrnoException e) {
             throw new ErrnoException(e.errno(), what + ": " + (e.errno() == Errno.ESRCH ? "not in table"
                     : e.errno() == Errno.EEXIST ? "route already in table" : e.errno().text()));
@@ -152,7 +156,6 @@ final class NetTools {
             out.accept(what);
             return 0;
         }
-        RtMsg.Route r = (RtMsg.Route) RtMsg.parse(reply);
         RtAddrs ra = r.addrs();
         out.accept("   route to: " + dst.inAddr());
         boolean dflt = ra.netmask() instanceof Sockaddr.In m && m.addr().bits() == 0;

@@ -149,4 +149,64 @@ class NetToolsTest {
             assertThat(lines).contains("Routing tables").anyMatch(l -> l.startsWith("10.0.0.0/24"));
         }
     }
+
+    private static void await(java.util.function.BooleanSupplier c, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        while (!c.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    @Test
+    @DisplayName("R-RT-1: smpnet route monitor -c N prints N routing messages as route -n monitor does, then ends and closes its socket")
+    void routeMonitor() throws Exception {
+        org.smpnet.net.RtSock rs = alpha.rtable().rtsock();
+        int before = rs.listenerCount();
+        java.util.concurrent.atomic.AtomicReference<CliTest.Result> result = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread mon = Thread.ofPlatform().name("route-monitor").start(
+                () -> result.set(run("route", "--vnet", "alpha", "monitor", "-c", "2")));
+        await(() -> rs.listenerCount() == before + 1, "the monitor's routing socket");
+        org.smpnet.net.Prefix p = org.smpnet.net.Prefix.parse("10.9.0.0/16");
+        alpha.rtable().add(p, new org.smpnet.net.Sockaddr.In(InAddr.parse("10.0.0.2"), 0), org.smpnet.net.Rtentry.RTF_GATEWAY);
+        alpha.rtable().delete(p);
+        mon.join(java.util.concurrent.TimeUnit.SECONDS.toMillis(30));
+        assertThat(mon.isAlive()).isFalse();
+        CliTest.Result r = result.get();
+        assertThat(r.status()).as(r.err()).isZero();
+        assertThat(r.out().split("got message of size 200 on ", -1)).hasSize(3);
+        assertThat(r.out()).contains("RTM_ADD: Add Route: len 200, pid: 0, seq 0, errno 0, flags:<UP,GATEWAY,DONE>\n"
+                        + "locks:  inits: \nsockaddrs: <DST,GATEWAY,NETMASK>\n 10.9.0.0 10.0.0.2 255.255.0.0\n")
+                .contains("RTM_DELETE: Delete Route: len 200, pid: 0, seq 0, errno 0, flags:<UP,GATEWAY,DONE>\n");
+        assertThat(rs.listenerCount()).isEqualTo(before);
+        CliTest.Result bad = run("route", "--vnet", "alpha", "monitor", "-c", "-1");
+        assertThat(bad.status()).isEqualTo(1);
+        assertThat(bad.err()).contains("EINVAL");
+    }
+
+    @Test
+    @DisplayName("R-RT-1: a route monitor without -c ends when its client leaves, closing its routing socket")
+    void routeMonitorClientLeaves() throws Exception {
+        org.smpnet.net.RtSock rs = alpha.rtable().rtsock();
+        int before = rs.listenerCount();
+        ControlClient c = ControlClient.connect(ctl.path());
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread mon = Thread.ofPlatform().name("route-monitor-client").start(() -> {
+            try {
+                c.tool(new org.smpnet.ControlProtocol.ToolRequest("alpha", List.of("route", "monitor")), lines::add);
+            } catch (java.io.IOException expected) {
+                // the client closed its own connection
+            }
+        });
+        await(() -> rs.listenerCount() == before + 1, "the monitor's routing socket");
+        alpha.rtable().add(org.smpnet.net.Prefix.parse("10.9.0.0/16"), new org.smpnet.net.Sockaddr.In(InAddr.parse("10.0.0.2"), 0),
+                org.smpnet.net.Rtentry.RTF_GATEWAY);
+        await(() -> lines.stream().anyMatch(l -> l.startsWith("RTM_ADD: Add Route")), "the RTM_ADD line");
+        c.close();
+        mon.join(java.util.concurrent.TimeUnit.SECONDS.toMillis(30));
+        assertThat(mon.isAlive()).isFalse();
+        await(() -> rs.listenerCount() == before, "the monitor to notice and close its socket");
+    }
 }

@@ -13,4 +13,13 @@ public interface RouteListener {
      * all listeners: read it, copy it, never modify it. Must not block for long: later messages wait.
      */
     void message(RtMsg msg, byte[] wire);
+
+    /**
+     * One message with the origin the writer gave {@link RtSock#write} ({@link RtSock#newOrigin}; 0 for
+     * messages no routing socket wrote): a socket without {@code SO_USELOOPBACK} skips its own replies.
+     * Same rules as {@link #message(RtMsg, byte[])}, which it calls unless overridden.
+     */
+    default void message(RtMsg msg, byte[] wire, long origin) {
+        message(msg, wire);
+    }
 }

@@ -1,6 +1,7 @@
 package org.smpnet.net;
 
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import org.smpnet.kern.Counter;
 import org.smpnet.kern.Epoch;
 import org.smpnet.kern.Errno;
@@ -24,6 +25,10 @@ import org.smpnet.kern.Sysctl;
 public final class RtSock implements RtEvents {
     /** netisr queue limit for routing messages ({@code net.route.netisr_maxqlen}). */
     public static final int QLIMIT = 1024;
+    /** Cookie of the packet tag carrying a written message's origin through netisr ("rtso"). */
+    static final int MTAG_RTSOCK = 0x7274736f;
+    static final int MTAG_RTSOCK_ORIGIN = 1;
+    private static final AtomicLong ORIGINS = new AtomicLong();
 
     private final String owner;
     private final Netisr netisr;
@@ -60,8 +65,22 @@ public final class RtSock implements RtEvents {
         listeners.add(l);
     }
 
+    /**
+     * Removes a listener. A netisr thread that already took its snapshot of the list may still call it once
+     * per message in hand: a listener that must go quiet at once checks its own state (a closed socket does).
+     */
     public void removeListener(RouteListener l) {
         listeners.remove(l);
+    }
+
+    /** Listeners registered now (one per open routing socket, plus any others). */
+    public int listenerCount() {
+        return listeners.size();
+    }
+
+    /** A new origin for {@link #write}: unique in this JVM, never 0. */
+    public static long newOrigin() {
+        return ORIGINS.incrementAndGet();
     }
 
     // ---- delivery ----
@@ -71,6 +90,11 @@ public final class RtSock implements RtEvents {
      * queue's (a leaf); callable with any lock held. Dropped and counted if nobody listens.
      */
     public void announce(RtMsg m) {
+        announce(m, 0);
+    }
+
+    /** {@link #announce(RtMsg)} of a message written by {@code origin} (0: none), which travels with it. */
+    private void announce(RtMsg m, long origin) {
         if (listeners.isEmpty()) {
             return;
         }
@@ -80,6 +104,11 @@ public final class RtSock implements RtEvents {
             dropped.inc();
             return;
         }
+        if (origin != 0) {
+            byte[] o = new byte[8];
+            RtWire.i64(o, 0, origin);
+            mb.tagPrepend(new MbufTag(MTAG_RTSOCK, MTAG_RTSOCK_ORIGIN, o));
+        }
         sent.inc();
         netisr.dispatch(Netisr.ROUTE, mb); // a full queue drops it: counted in net.isr.proto.route.qdrops
     }
@@ -88,6 +117,8 @@ public final class RtSock implements RtEvents {
     private void input(Mbuf m) {
         byte[] b = new byte[m.pktLen()];
         m.copydata(0, b.length, b, 0);
+        MbufTag t = m.tagLocate(MTAG_RTSOCK, MTAG_RTSOCK_ORIGIN, null);
+        long origin = t == null ? 0 : RtWire.i64(t.data(), 0);
         m.freem();
         RtMsg msg;
         try {
@@ -98,7 +129,7 @@ public final class RtSock implements RtEvents {
         }
         for (RouteListener l : listeners) {
             try {
-                l.message(msg, b);
+                l.message(msg, b, origin);
                 delivered.inc();
             } catch (RuntimeException e) {
                 listenerErrors.inc();
@@ -184,6 +215,14 @@ public final class RtSock implements RtEvents {
      *     reply carrying it was queued
      */
     public byte[] write(byte[] b, int off, int len, int pid) throws ErrnoException {
+        return write(b, off, len, pid, 0);
+    }
+
+    /**
+     * {@link #write(byte[], int, int, int)} by the routing socket {@code origin} ({@link #newOrigin}): its
+     * reply reaches listeners with that origin, so the writer can skip it ({@code SO_USELOOPBACK} off).
+     */
+    public byte[] write(byte[] b, int off, int len, int pid, long origin) throws ErrnoException {
         RtMsg m;
         try {
             m = RtMsg.parse(b, off, len);
@@ -197,7 +236,7 @@ public final class RtSock implements RtEvents {
         }
         RtMsg.Route req = new RtMsg.Route(r.type(), r.index(), r.flags(), pid, r.seq(), 0, r.fmask(), r.inits(), r.rmx(), r.addrs());
         RtMsg.Route reply = request(req);
-        announce(reply);
+        announce(reply, origin);
         if (reply.errno() != 0) {
             throw new ErrnoException(Errno.of(reply.errno()), Rtm.typeName(r.type()) + " " + r.addrs().dst());
         }

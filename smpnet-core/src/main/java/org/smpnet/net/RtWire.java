@@ -76,6 +76,7 @@ final class RtWire {
             case Sockaddr.In6 in6 -> SOCKADDR_IN6_LEN;
             case Sockaddr.Dl dl -> Math.max(SOCKADDR_DL_LEN, 8 + dl.name().length() + dl.lladdr().length);
             case Sockaddr.Un un -> throw new IllegalArgumentException("a UNIX-domain address has no place in a routing message");
+            case Sockaddr.Route rt -> throw new IllegalArgumentException("an AF_ROUTE address has no place in a routing message");
         };
     }
 
@@ -128,6 +129,7 @@ final class RtWire {
                 System.arraycopy(ll, 0, b, off + 8 + name.length, ll.length);
             }
             case Sockaddr.Un un -> throw new IllegalArgumentException("a UNIX-domain address has no place in a routing message");
+            case Sockaddr.Route rt -> throw new IllegalArgumentException("an AF_ROUTE address has no place in a routing message");
         }
     }
 

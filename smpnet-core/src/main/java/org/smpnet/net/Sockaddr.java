@@ -5,7 +5,7 @@ import java.util.Objects;
 /**
  * A socket address ({@code struct sockaddr}) of one address family. Immutable values: {@link In} for IPv4,
  * {@link In6} for IPv6, {@link Un} for UNIX-domain paths, {@link Dl} for link-layer (interface) addresses as
- * routing messages carry them.
+ * routing messages carry them, {@link Route} for the sender of a routing-socket message.
  */
 public sealed interface Sockaddr {
     int AF_UNSPEC = 0;
@@ -116,6 +116,25 @@ public sealed interface Sockaddr {
         @Override
         public String toString() {
             return "link#" + index + (name.isEmpty() ? "" : " (" + name + ")");
+        }
+    }
+
+    /**
+     * The source address of every message a routing socket receives ({@code route_src} of {@code rtsock.c}):
+     * a bare {@code struct sockaddr} of family {@code AF_ROUTE}, two bytes long.
+     */
+    record Route() implements Sockaddr {
+        /** The one value. */
+        public static final Route SRC = new Route();
+
+        @Override
+        public int family() {
+            return AF_ROUTE;
+        }
+
+        @Override
+        public String toString() {
+            return "route";
         }
     }
 }

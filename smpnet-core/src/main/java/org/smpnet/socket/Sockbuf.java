@@ -762,6 +762,7 @@ public final class Sockbuf {
             case Sockaddr.In6 in6 -> 28;
             case Sockaddr.Un un -> 106;
             case Sockaddr.Dl dl -> 54;
+            case Sockaddr.Route rt -> 2;
         };
     }
 

@@ -44,6 +44,8 @@ public final class SocketConst {
     public static final int SO_KEEPALIVE = 0x0008;
     public static final int SO_DONTROUTE = 0x0010;
     public static final int SO_BROADCAST = 0x0020;
+    /** Routing sockets: the writer receives its own messages too (on by default there). */
+    public static final int SO_USELOOPBACK = 0x0040;
     public static final int SO_LINGER = 0x0080;
     public static final int SO_OOBINLINE = 0x0100;
     public static final int SO_REUSEPORT = 0x0200;
@@ -58,7 +60,7 @@ public final class SocketConst {
     public static final int SO_TYPE = 0x1008;
     /** Options that are plain bits of {@code so_options}. */
     public static final int SO_BOOLEAN_MASK = SO_DEBUG | SO_REUSEADDR | SO_KEEPALIVE | SO_DONTROUTE
-            | SO_BROADCAST | SO_OOBINLINE | SO_REUSEPORT | SO_TIMESTAMP;
+            | SO_BROADCAST | SO_USELOOPBACK | SO_OOBINLINE | SO_REUSEPORT | SO_TIMESTAMP;
 
     // ---- MSG flags ----
     public static final int MSG_OOB = 0x00001;
