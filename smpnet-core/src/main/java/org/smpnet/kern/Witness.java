@@ -19,7 +19,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * WITNESS: run-time verification of lock order, after FreeBSD's {@code subr_witness.c}.
  *
  * <p>Every acquisition of a smpnet lock while other locks are held adds an edge "held class before
- * new class" to a graph keyed by {@link LockClass}; the graph starts from {@link #DECLARED_ORDER}.
+ * new class" to a graph keyed by {@link LockClass}; the graph starts from {@link #DECLARED_ORDER}
+ * (chains of classes, a partial order like FreeBSD's {@code order_lists}) and
+ * {@link #DECLARED_LEAVES} (classes under which nothing may be taken). Every class the stack uses
+ * is declared (a test checks the sources and a run of all kinds of traffic). Giant is not ordered
+ * against sleepable (sx) locks in either direction, as in FreeBSD, because a thread blocking on an
+ * sx drops Giant first ({@link #giantExempt}).
  * An acquisition that would close a cycle is a <em>lock-order reversal</em>: it is reported once
  * per pair of classes, with the stack that established the order and the stack that reversed it,
  * and kept in {@link #reversals()}. Taking a sleepable lock or sleeping while a non-sleepable lock

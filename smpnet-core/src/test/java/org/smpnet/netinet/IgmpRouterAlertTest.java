@@ -1,29 +1,40 @@
 package org.smpnet.netinet;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.smpnet.netinet.InetTestSupport.await;
 import static org.smpnet.netinet.InetTestSupport.ip;
 import static org.smpnet.netinet.IpCtlOutput.IPPROTO_IP;
 import static org.smpnet.netinet.UdpTestSupport.mreq;
 import static org.smpnet.netinet.UdpTestSupport.udp;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.smpnet.Vnet;
 import org.smpnet.net.Epair;
 import org.smpnet.net.InCksum;
 import org.smpnet.net.bpf.BpfDescriptor;
 import org.smpnet.net.bpf.BpfHeader;
+import org.smpnet.net.bpf.PcapClassicWriter;
+import org.smpnet.net.bpf.PcapFiles;
+import org.smpnet.net.bpf.PcapRecord;
 import org.smpnet.socket.Socket;
 
 /** R-IP-2: IGMPv2 reports and leaves carry the IP Router Alert option (RFC 2113, RFC 2236 section 2). */
 class IgmpRouterAlertTest {
+    /** pcap link type of bare IPv4/IPv6 packets (LINKTYPE_RAW). */
+    private static final int LINKTYPE_RAW = 101;
     private Vnet a;
     private Vnet b;
     private Epair e;
@@ -133,6 +144,26 @@ class IgmpRouterAlertTest {
         assertThat(as.rcvOurreports.get()).isEqualTo(1);
         assertThat(as.rcvNora.get()).isEqualTo(1);
         assertThat(a.sysctl().get("net.inet.igmp.stats.rcv_nora")).isEqualTo("1");
+    }
+
+    @Test
+    @DisplayName("R-IP-2: tcpdump decodes the captured report's Router Alert option (skipped without tcpdump)")
+    void tcpdumpShowsRouterAlert(@TempDir Path dir) throws Exception {
+        assumeTrue(Stream.of(System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator))
+                .anyMatch(d -> Files.isExecutable(Path.of(d, "tcpdump"))), "tcpdump is not installed: skipped");
+        join(b, "239.1.2.3", "10.0.0.2");
+        List<byte[]> report = capturedIgmp(1);
+        assertThat(report).hasSize(1);
+        Path f = dir.resolve("igmp.pcap");
+        try (PcapClassicWriter w = PcapFiles.newPcapWriter(f, LINKTYPE_RAW, 65535, false)) {
+            w.write(PcapRecord.of(0, LINKTYPE_RAW, report.getFirst()));
+        }
+        Process p = new ProcessBuilder("tcpdump", "-n", "-v", "-r", f.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isZero();
+        assertThat(out).contains("options (RA)").contains("igmp v2 report 239.1.2.3").doesNotContain("bad cksum");
     }
 
     @Test
