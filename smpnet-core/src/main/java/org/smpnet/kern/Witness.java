@@ -59,8 +59,9 @@ public final class Witness {
             // pipe wakeups post to kqueue knotes under their own lock.
             List.of("sbsx", "unp_link", "sockbuf", "kqueue"),
             List.of("Giant", "pipe", "kqueue"),
-            // IPv4 multicast (IP_ADD_MEMBERSHIP, IGMP): membership before the PCB and the interface.
-            List.of("Giant", "in_multi", "inp"),
+            // IPv4 multicast (IP_ADD_MEMBERSHIP, IGMP, purge on close): membership before the PCB
+            // tables, the PCB and the interface.
+            List.of("Giant", "in_multi", "pcbinfo"),
             List.of("in_multi", "ifnet"),
             // Address configuration (SIOCAIFADDR): the control sx before interface routes and addresses.
             List.of("Giant", "in_control", "rtentry"),
