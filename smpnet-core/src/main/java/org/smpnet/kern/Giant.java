@@ -19,7 +19,10 @@ import java.util.TreeSet;
  * dispatch, socket calls, callouts) runs under Giant, as the stack did before netperf. Entry points
  * use {@link #pickup(Class)} / {@link #drop(boolean)} (FreeBSD {@code NET_LOCK_GIANT}).
  *
- * <p>Giant is recursive and, unlike other mutexes, may be held across a sleep.
+ * <p>Giant is recursive and, unlike other mutexes, may be held across a sleep. A thread that
+ * blocks on a sleepable ({@link Sx}) lock while holding Giant releases Giant until it has the sx
+ * ({@link #save}/{@link #restore}, FreeBSD's {@code GIANT_SAVE}/{@code GIANT_RESTORE}), so Giant
+ * may be taken after an sx without risk of deadlock; WITNESS does not order Giant against sx locks.
  */
 public final class Giant {
     private Giant() {}
@@ -75,6 +78,25 @@ public final class Giant {
     public static void drop(boolean taken) {
         if (taken) {
             GIANT.unlock();
+        }
+    }
+
+    /**
+     * Releases every hold the current thread has on Giant ({@code GIANT_SAVE}, {@code DROP_GIANT})
+     * before it blocks on a sleepable lock. Returns the number of holds for {@link #restore}.
+     */
+    static int save() {
+        int holds = GIANT.getHoldCount();
+        for (int i = 0; i < holds; i++) {
+            GIANT.unlock();
+        }
+        return holds;
+    }
+
+    /** Takes Giant back {@code holds} times after a {@link #save} ({@code GIANT_RESTORE}). May block. */
+    static void restore(int holds) {
+        for (int i = 0; i < holds; i++) {
+            GIANT.lock();
         }
     }
 

@@ -112,6 +112,46 @@ public abstract sealed class SharedExclusiveLock implements ReadWriteLock, Named
         return rw.getWriteHoldCount() + rw.getReadHoldCount() == 1;
     }
 
+    /**
+     * Whether a blocking acquisition may have to release Giant: the lock is sleepable and this
+     * thread holds Giant. Such an acquisition that cannot get the lock at once releases every
+     * hold of Giant while it waits and takes them back once it has the lock, as FreeBSD's
+     * {@code _sx_xlock_hard} does ({@code GIANT_SAVE}/{@code GIANT_RESTORE}). So no thread ever
+     * waits for an sx while holding Giant, Giant and sx locks cannot deadlock in either order, and
+     * WITNESS does not order them ({@link Witness#giantExempt}). Callers that hold Giant must not
+     * expect it to stay held across an sx acquisition, as across a sleep.
+     */
+    private boolean sleepableUnderGiant() {
+        return lockClass.kind().sleepable() && Giant.GIANT.isHeldByCurrentThread();
+    }
+
+    /** Takes {@code side}, releasing Giant while blocked on a sleepable lock. */
+    private void block(Lock side) {
+        if (!sleepableUnderGiant()) {
+            side.lock();
+        } else if (!side.tryLock()) {
+            int giant = Giant.save();
+            try {
+                side.lock();
+            } finally {
+                Giant.restore(giant);
+            }
+        }
+    }
+
+    private void blockInterruptibly(Lock side) throws InterruptedException {
+        if (!sleepableUnderGiant()) {
+            side.lockInterruptibly();
+        } else if (!side.tryLock()) {
+            int giant = Giant.save();
+            try {
+                side.lockInterruptibly();
+            } finally {
+                Giant.restore(giant);
+            }
+        }
+    }
+
     private final class Shared implements Lock {
         @Override
         public void lock() {
@@ -120,7 +160,7 @@ public abstract sealed class SharedExclusiveLock implements ReadWriteLock, Named
             if (track) {
                 Witness.checkOrder(SharedExclusiveLock.this);
             }
-            rw.readLock().lock();
+            block(rw.readLock());
             if (track) {
                 Witness.acquired(SharedExclusiveLock.this);
             }
@@ -133,7 +173,7 @@ public abstract sealed class SharedExclusiveLock implements ReadWriteLock, Named
             if (track) {
                 Witness.checkOrder(SharedExclusiveLock.this);
             }
-            rw.readLock().lockInterruptibly();
+            blockInterruptibly(rw.readLock());
             if (track) {
                 Witness.acquired(SharedExclusiveLock.this);
             }
@@ -186,7 +226,7 @@ public abstract sealed class SharedExclusiveLock implements ReadWriteLock, Named
             if (track) {
                 Witness.checkOrder(SharedExclusiveLock.this);
             }
-            rw.writeLock().lock();
+            block(rw.writeLock());
             if (track) {
                 Witness.acquired(SharedExclusiveLock.this);
             }
@@ -199,7 +239,7 @@ public abstract sealed class SharedExclusiveLock implements ReadWriteLock, Named
             if (track) {
                 Witness.checkOrder(SharedExclusiveLock.this);
             }
-            rw.writeLock().lockInterruptibly();
+            blockInterruptibly(rw.writeLock());
             if (track) {
                 Witness.acquired(SharedExclusiveLock.this);
             }

@@ -19,7 +19,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * WITNESS: run-time verification of lock order, after FreeBSD's {@code subr_witness.c}.
  *
  * <p>Every acquisition of a smpnet lock while other locks are held adds an edge "held class before
- * new class" to a graph keyed by {@link LockClass}; the graph starts from {@link #DECLARED_ORDER}.
+ * new class" to a graph keyed by {@link LockClass}; the graph starts from {@link #DECLARED_ORDER}
+ * (chains of classes, a partial order like FreeBSD's {@code order_lists}) and
+ * {@link #DECLARED_LEAVES} (classes under which nothing may be taken). Every class the stack uses
+ * is declared (a test checks the sources and a run of all kinds of traffic). Giant is not ordered
+ * against sleepable (sx) locks in either direction, as in FreeBSD, because a thread blocking on an
+ * sx drops Giant first ({@link #giantExempt}).
  * An acquisition that would close a cycle is a <em>lock-order reversal</em>: it is reported once
  * per pair of classes, with the stack that established the order and the stack that reversed it,
  * and kept in {@link #reversals()}. Taking a sleepable lock or sleeping while a non-sleepable lock
@@ -36,26 +41,64 @@ public final class Witness {
     private Witness() {}
 
     /**
-     * The declared lock order, outermost first (ARCHITECTURE.md "Locks and their order"). Locks
-     * whose class has one of these names are ordered from the start; the rest is learned.
+     * The declared lock order (ARCHITECTURE.md "Locks and their order"), as FreeBSD's
+     * {@code order_lists} in {@code subr_witness.c}: several chains, each outermost first. Together
+     * they make a partial order, a DAG checked acyclic at class load: two classes are ordered when a
+     * path of declared (or learned) edges joins them, and unordered until learned otherwise. A class
+     * may appear in several chains ({@code sockbuf} is in the socket and the UNIX-domain chains).
+     *
+     * <p>Giant heads the chains of mutexes; its order against sleepable locks is not checked at all
+     * (see {@link #giantExempt}). The classes under which nothing at all may be taken are in
+     * {@link #DECLARED_LEAVES}, not here.
      */
-    public static final List<String> DECLARED_ORDER = List.of(
-            "Giant",     // the global lock, only with net.mpsafenet=0 or NEEDSGIANT code
-            "sbsx",      // socket I/O serialisation (so_snd/so_rcv sx)
-            "pcbinfo",   // PCB hash tables
-            "inp",       // one PCB
-            "sockbuf",   // socket buffer
-            "rtentry",   // routing entry
-            "ifaddr",    // interface address list
-            "lle",       // link-layer table entry
-            "bpfd",      // BPF descriptor
-            "ifq");      // driver queue
+    public static final List<List<String>> DECLARED_ORDER = List.of(
+            // Sockets and the UDP/IP output path: sosend holds the I/O sx, then the PCB table, the PCB,
+            // the buffer; ip_output takes the route, the address list, the ARP entry, BPF, the queue.
+            List.of("Giant", "sbsx", "pcbinfo", "inp", "sockbuf", "rtentry", "ifaddr", "lle", "bpfd", "ifq"),
+            // UNIX-domain sockets: the link lock between the I/O sx and the peer's buffer; buffer and
+            // pipe wakeups post to kqueue knotes under their own lock.
+            List.of("sbsx", "unp_link", "sockbuf", "kqueue"),
+            List.of("Giant", "pipe", "kqueue"),
+            // IPv4 multicast (IP_ADD_MEMBERSHIP, IGMP, purge on close): membership before the PCB
+            // tables, the PCB and the interface.
+            List.of("Giant", "in_multi", "pcbinfo"),
+            List.of("in_multi", "ifnet"),
+            // Address configuration (SIOCAIFADDR): the control sx before interface routes and addresses.
+            List.of("Giant", "in_control", "rtentry"),
+            // Interface configuration: vlan creation attaches interfaces and sets their flags.
+            List.of("vlan_sx", "ifnet_sx"),
+            List.of("Giant", "vlan_sx", "ifnet"),
+            // BPF: the global lock (attach, detach, setif) before descriptors and the interface.
+            List.of("Giant", "bpf_global", "bpfd"),
+            List.of("bpf_global", "ifnet"),
+            // Reassembly queues (ipq) are taken in ip_input, with nothing but leaves under them.
+            List.of("Giant", "ipq"));
+
+    /**
+     * Leaf classes: any lock may be held when one of these is taken, and no other class may be
+     * taken while one is held (they guard a table or a queue for a few instructions: callout wheels,
+     * epoch records, UMA zones, select waiters, the sysctl tree, descriptor tables, netisr work
+     * streams, task queues, the per-Vnet and control-server registries, interface cloners).
+     * Taking any lock under a leaf is reported as a reversal.
+     */
+    public static final List<String> DECLARED_LEAVES = List.of(
+            "callout", "epoch", "uma zone", "select", "sysctl", "filedesc", "netisr_ws", "taskqueue",
+            "vnet", "vnetctl", "if_cloners", "ctlclient");
+
+    /** Every declared class: those of {@link #DECLARED_ORDER} and {@link #DECLARED_LEAVES}. */
+    public static Set<String> declaredClasses() {
+        return DECLARED;
+    }
 
     /** A node of the order graph: one lock class name. */
     static final class Node {
         final String name;
         /** Classes known to be taken after this one. Written under {@link #GRAPH_LOCK}. */
         final Set<Node> after = ConcurrentHashMap.newKeySet();
+        /** Declared in {@link #DECLARED_LEAVES}; set once while this class initialises. */
+        volatile boolean leaf;
+        /** The {@link #CLASS_STAMP} of the latest acquisition of a lock of this class. */
+        volatile long seen;
 
         Node(String name) {
             this.name = name;
@@ -103,18 +146,40 @@ public final class Witness {
     private static final Object GRAPH_LOCK = new Object();
     private static final ThreadLocal<Held> HELD = ThreadLocal.withInitial(Held::new);
     private static final AtomicInteger GENERATION = new AtomicInteger();
+    /** Advanced by {@link #markClasses}; acquisitions stamp their class with it. */
+    private static final java.util.concurrent.atomic.AtomicLong CLASS_STAMP = new java.util.concurrent.atomic.AtomicLong(1);
 
     /** Read on every lock and unlock: the only cost of WITNESS when it is off. */
     static volatile boolean enabled = Tunables.bool("smpnet.witness", false);
     private static volatile boolean printReports = Tunables.bool("smpnet.witness.print", true);
 
+    private static final Set<String> DECLARED;
+
     static {
-        for (int i = 0; i + 1 < DECLARED_ORDER.size(); i++) {
-            Node from = node(DECLARED_ORDER.get(i));
-            Node to = node(DECLARED_ORDER.get(i + 1));
-            from.after.add(to);
-            EDGE_STACKS.put(key(from, to), "\t(declared order in Witness.DECLARED_ORDER)\n");
+        Set<String> all = new java.util.LinkedHashSet<>();
+        for (List<String> chain : DECLARED_ORDER) {
+            all.addAll(chain);
+            for (int i = 0; i + 1 < chain.size(); i++) {
+                declare(node(chain.get(i)), node(chain.get(i + 1)));
+            }
         }
+        for (String leaf : DECLARED_LEAVES) {
+            if (all.contains(leaf)) {
+                throw new ExceptionInInitializerError("lock class " + leaf + " is declared both in a chain and a leaf");
+            }
+            node(leaf).leaf = true;
+        }
+        all.addAll(DECLARED_LEAVES);
+        DECLARED = java.util.Collections.unmodifiableSet(all);
+    }
+
+    /** Adds a declared edge; a cycle among the declarations is a build error, not a report. */
+    private static void declare(Node from, Node to) {
+        if (from == to || path(to, from) != null) {
+            throw new ExceptionInInitializerError("Witness.DECLARED_ORDER has a cycle through " + from + " -> " + to);
+        }
+        from.after.add(to);
+        EDGE_STACKS.put(key(from, to), "\t(declared order in Witness.DECLARED_ORDER)\n");
     }
 
     static Node node(String className) {
@@ -154,6 +219,26 @@ public final class Witness {
     public static void forget(List<?> reports) {
         REVERSALS.removeAll(reports);
         VIOLATIONS.removeAll(reports);
+    }
+
+    /**
+     * Starts a window for {@link #classesAcquiredSince}: returns a mark. Acquisitions by any thread
+     * after this call (while WITNESS is on) are seen in the window.
+     */
+    public static long markClasses() {
+        return CLASS_STAMP.incrementAndGet();
+    }
+
+    /** The classes of the locks acquired (by any thread, WITNESS on) since {@code mark}, sorted. */
+    public static List<String> classesAcquiredSince(long mark) {
+        List<String> out = new ArrayList<>();
+        for (Node n : NODES.values()) {
+            if (n.seen >= mark) {
+                out.add(n.name);
+            }
+        }
+        out.sort(Comparator.naturalOrder());
+        return out;
     }
 
     /** The learned order as lines "A -> B", sorted. */
@@ -206,7 +291,11 @@ public final class Witness {
                 continue; // recursion, checked by the lock itself
             }
             Node from = prior.lockClass().node;
-            if (from == to || from.after.contains(to)) {
+            if (from == to || from.after.contains(to) || giantExempt(prior.lockClass(), cls)) {
+                continue;
+            }
+            if (from.leaf) {
+                leafReversal(from, to, prior, lock);
                 continue;
             }
             learn(from, to, prior, lock);
@@ -222,6 +311,11 @@ public final class Witness {
 
     /** Records {@code lock} as held by the current thread (after it was acquired). */
     static void acquired(NamedLock lock) {
+        Node n = lock.lockClass().node;
+        long stamp = CLASS_STAMP.get();
+        if (n.seen != stamp) {
+            n.seen = stamp;
+        }
         Held h = held();
         if (h.count == h.locks.length) {
             h.locks = java.util.Arrays.copyOf(h.locks, h.count * 2);
@@ -276,6 +370,37 @@ public final class Witness {
             }
         }
         return null;
+    }
+
+    /**
+     * Whether the pair is exempt from order checks: Giant and a sleepable lock, either way round
+     * (FreeBSD's {@code witness_checkorder} skips both). Giant may follow an sx because no thread
+     * ever waits for a sleepable lock while holding Giant: {@link SharedExclusiveLock} releases
+     * every hold of Giant before it blocks on an sx and takes Giant back once it has the sx
+     * (FreeBSD's {@code GIANT_SAVE}/{@code GIANT_RESTORE} in {@code _sx_xlock_hard}, like
+     * {@code DROP_GIANT}/{@code PICKUP_GIANT} around sleeps). A wait-for cycle needs a thread that
+     * waits for the sx while holding Giant, so Giant and an sx cannot deadlock whatever their order.
+     * Giant against a mutex or rwlock is checked as usual: Giant comes first.
+     */
+    static boolean giantExempt(LockClass held, LockClass acquiring) {
+        return held.kind() == LockKind.GIANT ? acquiring.kind() == LockKind.SX
+                : acquiring.kind() == LockKind.GIANT && held.kind() == LockKind.SX;
+    }
+
+    /** Any lock taken while a leaf class is held: reported once per pair, like a reversal. */
+    private static void leafReversal(Node leaf, Node to, NamedLock prior, NamedLock lock) {
+        String pair = leaf.name.compareTo(to.name) < 0 ? leaf.name + "\0" + to.name : to.name + "\0" + leaf.name;
+        if (!REPORTED.add(pair)) {
+            return;
+        }
+        Reversal r = new Reversal(to.name, leaf.name, lock.name(), prior.name(), Thread.currentThread().getName(),
+                Instant.now(), "\t(" + leaf.name + " is declared a leaf in Witness.DECLARED_LEAVES: every class"
+                + " comes before it)\n", stack());
+        REVERSALS.add(r);
+        if (printReports) {
+            System.err.println("WITNESS: lock order reversal: leaf " + leaf.name + " (" + prior.name()
+                    + ") held while acquiring " + to.name + " (" + lock.name() + ")");
+        }
     }
 
     private static void learn(Node from, Node to, NamedLock prior, NamedLock lock) {

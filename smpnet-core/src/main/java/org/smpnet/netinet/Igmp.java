@@ -18,7 +18,10 @@ import org.smpnet.net.Mbuf;
  * IGMPv2 ({@code igmp.c}, RFC 2236): the first join of a group on an interface programs the
  * interface's multicast filter ({@link Ifnet#addMulti}) and sends a membership report, the last leave
  * removes it and sends a leave to 224.0.0.2; queries are answered with reports at once (no random
- * delay; querier state and IGMPv3 are not implemented).
+ * delay; querier state and IGMPv3 are not implemented). Reports and leaves carry the IP Router
+ * Alert option (RFC 2113, as RFC 2236 section 2 asks and FreeBSD's {@code igmp_ra} does) unless
+ * {@code net.inet.igmp.sendra} is 0; messages received without it are accepted and counted in
+ * {@code rcv_nora}.
  *
  * <p>Locking key: {@link #lock} ("in_multi", class "in_multi") guards {@link #groups}; it is taken
  * before a PCB lock by {@link IpCtlOutput} and never held while sending (messages are built under it
@@ -36,7 +39,10 @@ public final class Igmp {
 
     /** Sends one IGMP message out of {@code ifp} to {@code dst} with TTL 1 ({@code igmp_sendpkt}). */
     public interface Output {
-        void send(Ifnet ifp, InAddr dst, Mbuf igmp);
+        /**
+         * @param ipOptions IP header options for the datagram (a multiple of 4 bytes), or null for none
+         */
+        void send(Ifnet ifp, InAddr dst, Mbuf igmp, byte[] ipOptions);
     }
 
     private record Key(int ifIndex, InAddr group) {}
@@ -48,10 +54,12 @@ public final class Igmp {
     /** Join count per (interface, link-layer address): groups sharing a MAC (32 groups per MAC). */
     @GuardedBy("lock") private final Map<Key, Integer> macs = new HashMap<>();
     private final IgmpStats stats;
+    private final Sysctl.BoolOid sendRa;
     private volatile Output output;
 
     public Igmp(Sysctl tree) {
         this.stats = new IgmpStats(tree);
+        this.sendRa = tree.addBool("net.inet.igmp.sendra", "Send IP Router Alert option in IGMPv2 messages", true, true);
     }
 
     public IgmpStats stats() {
@@ -157,7 +165,9 @@ public final class Igmp {
 
     /**
      * IGMP input ({@code igmp_input}): counts every message and answers queries for groups joined on
-     * {@code ifp}. Consumes {@code m}, whose IGMP message starts at {@code off}. Hold no lock.
+     * {@code ifp}. Consumes {@code m}, which starts with the IP header (contiguous) and whose IGMP
+     * message starts at {@code off}. A message without Router Alert is accepted and counted in
+     * {@code rcv_nora}. Hold no lock.
      */
     public void input(Mbuf m, int off, Ifnet ifp, InAddr dst) {
         try {
@@ -170,6 +180,9 @@ public final class Igmp {
             if (InCksum.cksum(m, off, len) != 0) {
                 stats.rcvBadsum.inc();
                 return;
+            }
+            if (!IpOptions.hasRouterAlert(m.data(), m.dataOff(), off)) {
+                stats.rcvNora.inc();
             }
             byte[] h = new byte[MIN_LEN];
             m.copydata(off, MIN_LEN, h, 0);
@@ -237,7 +250,7 @@ public final class Igmp {
         }
         m.append(b, 0, b.length);
         (type == V2_LEAVE_GROUP ? stats.sndLeaves : stats.sndReports).inc();
-        out.send(ifp, type == V2_LEAVE_GROUP ? ALL_ROUTERS : group, m);
+        out.send(ifp, type == V2_LEAVE_GROUP ? ALL_ROUTERS : group, m, sendRa.get() ? IpOptions.routerAlert() : null);
     }
 
     /** The Ethernet address of an IPv4 group: 01:00:5e and the low 23 bits (RFC 1112). */

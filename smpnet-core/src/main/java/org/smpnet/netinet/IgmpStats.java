@@ -17,6 +17,7 @@ public final class IgmpStats {
     public final Counter rcvBadreports = new Counter();
     public final Counter rcvOurreports = new Counter();
     public final Counter rcvUnknown = new Counter();
+    public final Counter rcvNora = new Counter();
     public final Counter sndReports = new Counter();
     public final Counter sndLeaves = new Counter();
 
@@ -31,6 +32,7 @@ public final class IgmpStats {
         tree.addCounter(p + "rcv_badreports", "membership reports received with invalid field(s)", rcvBadreports);
         tree.addCounter(p + "rcv_ourreports", "membership reports received for groups to which we belong", rcvOurreports);
         tree.addCounter(p + "rcv_unknown", "messages of unknown type received", rcvUnknown);
+        tree.addCounter(p + "rcv_nora", "messages received without Router Alert", rcvNora);
         tree.addCounter(p + "snd_reports", "membership reports sent", sndReports);
         tree.addCounter(p + "snd_leaves", "leave messages sent", sndLeaves);
     }

@@ -2,7 +2,6 @@ package org.smpnet.netinet;
 
 import java.security.SecureRandom;
 import java.util.SplittableRandom;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.smpnet.kern.Epoch;
 import org.smpnet.kern.Errno;
 import org.smpnet.kern.ErrnoException;
@@ -34,17 +33,16 @@ public final class Ip {
     final Sysctl.IntOid defttl;
     final Sysctl.BoolOid randomId;
     final Sysctl.BoolOid sendRedirects;
-    private final AtomicInteger nextId;
     private final SecureRandom entropy = new SecureRandom();
+    private final IpIdents idents = new IpIdents(entropy);
     private final ThreadLocal<SplittableRandom> idRandom = ThreadLocal.withInitial(() -> new SplittableRandom(entropy.nextLong()));
 
     Ip(Inet inet, Sysctl tree) {
         this.inet = inet;
-        this.nextId = new AtomicInteger(entropy.nextInt());
         this.forwarding = tree.addBool("net.inet.ip.forwarding", "Enable IP forwarding between interfaces", false, true);
         this.defttl = tree.addInt("net.inet.ip.ttl", "Maximum TTL on IP packets", DEFTTL, 1, 255, true);
         this.randomId = tree.addBool("net.inet.ip.random_id",
-                "Assign random ip_id values from a SecureRandom-seeded generator (else a counter)", false, true);
+                "Assign random ip_id values from a SecureRandom-seeded generator (else a per-destination counter)", false, true);
         this.sendRedirects = tree.addBool("net.inet.ip.redirect", "Enable sending IP redirects (not implemented: never sent)", false, false);
         stats.table.register(tree, "net.inet.ip.stats");
     }
@@ -73,25 +71,40 @@ public final class Ip {
      *     queue is full)
      */
     public void output(Mbuf m, InAddr src, InAddr dst, int proto, IpOutOpts opts, IpRoute ro) throws ErrnoException {
-        int len = m.pktLen() + Ipv4View.MIN_HEADER_LEN;
+        output(m, src, dst, proto, opts, ro, null);
+    }
+
+    /**
+     * {@link #output} with IP header options ({@code ip_output}'s {@code opt}, {@code ip_insertoptions}):
+     * {@code ipopts} are the option bytes, padded to a multiple of 4 (at most 40), or null for none.
+     * Options marked copied go into every fragment.
+     */
+    public void output(Mbuf m, InAddr src, InAddr dst, int proto, IpOutOpts opts, IpRoute ro, byte[] ipopts)
+            throws ErrnoException {
+        if (ipopts != null && (ipopts.length % 4 != 0 || ipopts.length > Ipv4View.MAX_HEADER_LEN - Ipv4View.MIN_HEADER_LEN)) {
+            m.freem();
+            throw new IllegalArgumentException("IPv4 options must be a multiple of 4 bytes, at most 40, not " + ipopts.length);
+        }
+        int hlen = Ipv4View.MIN_HEADER_LEN + (ipopts == null ? 0 : ipopts.length);
+        int len = m.pktLen() + hlen;
         if (len > Ipv4View.MAXPACKET) {
             m.freem();
             stats.odropped.inc();
             throw new ErrnoException(Errno.EMSGSIZE, "IPv4 datagram of " + len + " bytes");
         }
-        Mbuf h = m.prepend(Ipv4View.MIN_HEADER_LEN, Mbuf.M_NOWAIT);
+        Mbuf h = m.prepend(hlen, Mbuf.M_NOWAIT);
         if (h == null) {
             stats.odropped.inc();
             throw new ErrnoException(Errno.ENOBUFS, "no mbuf for the IPv4 header");
         }
-        h = h.pullup(Ipv4View.MIN_HEADER_LEN);
+        h = h.pullup(hlen);
         if (h == null) {
             stats.odropped.inc();
             throw new ErrnoException(Errno.ENOBUFS, "no mbuf for the IPv4 header");
         }
         int ttl = dst.isMulticast() ? opts.multicastTtl() : (opts.ttl() >= 0 ? opts.ttl() : defttl.get());
         Ipv4View v = new Ipv4View(h.writableData(), h.dataOff());
-        new Ipv4Repr(src, dst, proto, ttl, opts.tos(), newId(), opts.df(), false, 0, len, null).emit(v);
+        new Ipv4Repr(src, dst, proto, ttl, opts.tos(), newId(src, dst, proto), opts.df(), false, 0, len, ipopts).emit(v);
         stats.localout.inc();
         send(h, opts, ro, false, null);
     }
@@ -127,7 +140,7 @@ public final class Ip {
         }
         v = new Ipv4View(h.writableData(), h.dataOff());
         if (v.id() == 0) {
-            v.setId(newId());
+            v.setId(newId(v.src(), v.dst(), v.protocol()));
         }
         v.fillChecksum();
         stats.rawout.inc();
@@ -165,12 +178,22 @@ public final class Ip {
         }
     }
 
-    /** A fresh IP ID: random (net.inet.ip.random_id) or the next of a randomly started counter. */
-    int newId() {
+    /**
+     * A fresh IP ID ({@code ip_fillid}): with {@code net.inet.ip.random_id}, random from a
+     * SecureRandom-seeded generator per thread; else the next of the per-destination counter of
+     * (src, dst, proto) ({@link IpIdents}), so IDs toward one destination are sequential and say
+     * nothing about the traffic to others. {@code src} may still be {@link InAddr#ANY}. Lock-free.
+     */
+    int newId(InAddr src, InAddr dst, int proto) {
         if (randomId.get()) {
             return 1 + idRandom.get().nextInt(0xffff);
         }
-        return nextId.getAndIncrement() & 0xffff;
+        return idents.next(src, dst, proto);
+    }
+
+    /** The per-destination counters (tests). */
+    IpIdents idents() {
+        return idents;
     }
 
     /**

@@ -11,7 +11,8 @@ import org.smpnet.net.Mbuf;
  * into the next free slot. Timestamps are checked and passed on unchanged (allowed by RFC 791 when a
  * router cannot add a stamp, it bumps the overflow count: we do that). Source routes are refused
  * ({@code net.inet.ip.sourceroute=0} in FreeBSD): a source-routed datagram not at the end of its route
- * is dropped (and answered with source-route-failed when forwarding is on).
+ * is dropped (and answered with source-route-failed when forwarding is on). Router Alert (RFC 2113)
+ * is emitted on IGMP output ({@link #routerAlert}) and recognised on input ({@link #hasRouterAlert}).
  *
  * <p>Locking: stateless.
  */
@@ -22,6 +23,10 @@ final class IpOptions {
     static final int IPOPT_TS = 68;
     static final int IPOPT_LSRR = 131;
     static final int IPOPT_SSRR = 137;
+    /** Router Alert (RFC 2113): copied into fragments, class 0, number 20. */
+    static final int IPOPT_RA = 148;
+    /** Length of the Router Alert option: type, length and a 16-bit value. */
+    static final int IPOPT_RA_LEN = 4;
     /** Option types with this bit are copied into every fragment. */
     static final int IPOPT_COPIED = 0x80;
 
@@ -145,6 +150,43 @@ final class IpOptions {
             }
             at += optlen;
         }
+    }
+
+    /**
+     * The Router Alert option, value 0 ("routers shall examine packet"), as the 4 option bytes of an
+     * IPv4 header ({@code igmp_ra} in FreeBSD's {@code igmp.c}): 0x94 0x04 0x00 0x00. A fresh array.
+     */
+    static byte[] routerAlert() {
+        return new byte[] {(byte) IPOPT_RA, IPOPT_RA_LEN, 0, 0};
+    }
+
+    /**
+     * Whether the header at {@code b[base]} of {@code hlen} bytes carries a well-formed Router Alert
+     * option ({@code ip_checkrouteralert}). Malformed framing ends the scan (input already checked it).
+     */
+    static boolean hasRouterAlert(byte[] b, int base, int hlen) {
+        for (int at = Ipv4View.MIN_HEADER_LEN; at < hlen; ) {
+            int opt = b[base + at] & 0xff;
+            if (opt == IPOPT_EOL) {
+                return false;
+            }
+            if (opt == IPOPT_NOP) {
+                at++;
+                continue;
+            }
+            if (at + 1 >= hlen) {
+                return false;
+            }
+            int optlen = b[base + at + 1] & 0xff;
+            if (optlen < 2 || at + optlen > hlen) {
+                return false;
+            }
+            if (opt == IPOPT_RA && optlen == IPOPT_RA_LEN) {
+                return true;
+            }
+            at += optlen;
+        }
+        return false;
     }
 
     /** {@code ip_optcopy}: the options of header {@code h} that every fragment carries, padded to 4 bytes. */

@@ -32,18 +32,18 @@ public final class IpSockets {
         this.ctl = new IpCtlOutput(rtable, ifnets, igmp);
         this.udp = new Udp(inet, new InPcbInfo("udbinfo", 512, addrs, ports, ttl), ctl, rtable.addrs(), ifnets, tree);
         this.rawIp = new RawIp(inet, new InPcbInfo("ripcbinfo", 16, addrs, ports, ttl), ctl, ifnets);
-        igmp.setOutput((ifp, dst, m) -> igmpOutput(inet, ifp, dst, m));
+        igmp.setOutput((ifp, dst, m, ipopts) -> igmpOutput(inet, ifp, dst, m, ipopts));
         inet.protocols().register(Igmp.IPPROTO_IGMP, (m, hlen) -> igmpInput(m, hlen, ifnets), null);
         domains.register(Sockaddr.AF_INET, "internet", udp);
         domains.register(Sockaddr.AF_INET, "internet", rawIp);
     }
 
     /** IGMP messages leave on the group's interface with TTL 1 and are not looped back (RFC 2236). */
-    private static void igmpOutput(Inet inet, Ifnet ifp, InAddr dst, Mbuf m) {
+    private static void igmpOutput(Inet inet, Ifnet ifp, InAddr dst, Mbuf m, byte[] ipopts) {
         IpOutOpts o = IpOutOpts.DEFAULT.withMulticastIf(ifp).withMulticastTtl(1).withMulticastLoop(false);
         try {
             InAddr src = inet.ip().selectSource(dst, o, null);
-            inet.ip().output(m, src, dst, Igmp.IPPROTO_IGMP, o, null);
+            inet.ip().output(m, src, dst, Igmp.IPPROTO_IGMP, o, null, ipopts);
         } catch (ErrnoException e) {
             // an interface without an address or a full queue loses the report; the next query repeats it
         }

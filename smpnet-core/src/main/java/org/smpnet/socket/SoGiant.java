@@ -1,42 +1,31 @@
 package org.smpnet.socket;
 
-import java.util.concurrent.TimeUnit;
 import org.smpnet.kern.Giant;
 
 /**
  * Giant around the protocol part of socket calls when {@code net.mpsafenet=0}.
  *
- * <p>The socket layer takes Giant only around protocol entry points, which never sleep, while it
- * may hold the I/O sx of a socket buffer: the same arrangement FreeBSD's WITNESS permits explicitly
- * (Giant may follow a sleepable lock, because sleeping drops Giant). Our WITNESS has no such
- * exception and the declared order puts Giant first, so Giant is taken here with a timed try-lock,
- * which WITNESS does not treat as establishing an order. Nothing in the socket layer takes an sx or
- * sleeps while holding Giant, so the inversion cannot deadlock.
+ * <p>The socket layer takes Giant only around protocol entry points, which never sleep, and may
+ * hold the I/O sx of a socket buffer ({@code sbsx}) when it does: Giant after a sleepable lock,
+ * which FreeBSD's WITNESS permits and ours does too ({@code Witness.giantExempt}). It cannot
+ * deadlock against a thread that holds Giant and wants that sx, because no thread waits for an sx
+ * while holding Giant: an sx acquisition that has to block first releases Giant and takes it back
+ * once it has the sx ({@code SharedExclusiveLock}, FreeBSD's {@code GIANT_SAVE}). And the sections
+ * run here do not sleep under Giant, so a Giant holder never waits for the sx holder otherwise.
  */
 final class SoGiant {
     private SoGiant() {}
 
-    /** Takes Giant if the mode needs it; returns whether it did. May block for Giant. */
+    /**
+     * Takes Giant if the mode needs it; returns whether it did, for {@link #drop}. May block for
+     * Giant; the caller may hold a socket buffer's I/O sx but no mutex.
+     */
     static boolean pickup() {
         if (Giant.mpsafenet()) {
             return false;
         }
-        boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    if (Giant.GIANT.tryLock(Long.MAX_VALUE, TimeUnit.NANOSECONDS)) {
-                        return true;
-                    }
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        Giant.GIANT.lock();
+        return true;
     }
 
     static void drop(boolean taken) {

@@ -171,6 +171,159 @@ class WitnessTest {
     }
 
     @Test
+    @DisplayName("R-LOCK-2: the declared order is a set of chains whose edges WITNESS knows from the start, plus leaves")
+    void declaredChainsAndLeaves() {
+        for (java.util.List<String> chain : Witness.DECLARED_ORDER) {
+            assertThat(chain).hasSizeGreaterThanOrEqualTo(2);
+            for (int i = 0; i + 1 < chain.size(); i++) {
+                assertThat(Witness.order()).contains(chain.get(i) + " -> " + chain.get(i + 1));
+            }
+        }
+        assertThat(Witness.declaredClasses()).contains("Giant", "sbsx", "unp_link", "in_multi", "kqueue", "ipq")
+                .containsAll(Witness.DECLARED_LEAVES);
+        for (String leaf : Witness.DECLARED_LEAVES) {
+            assertThat(Witness.order()).noneMatch(e -> e.startsWith(leaf + " -> "));
+        }
+    }
+
+    @Test
+    @ExpectWitnessReports
+    @DisplayName("R-LOCK-2: a declared chain orders a new class: in_multi -> pcbinfo -> inp -> x, then x before in_multi")
+    void declaredChainOrdersNewClass() {
+        String x = fresh("after-inp");
+        Mtx inp = new Mtx("inp", LockClass.of("inp", LockKind.MUTEX, false));
+        Mtx inMulti = new Mtx("in_multi", LockClass.of("in_multi", LockKind.MUTEX, false));
+        Mtx lx = new Mtx("lx", x);
+        nest(inp, lx);
+        assertThat(reversalsOf("in_multi", x)).isEmpty();
+        nest(lx, inMulti);
+        List<Witness.Reversal> found = reversalsOf("in_multi", x);
+        assertThat(found).hasSize(1);
+        // in_multi -> pcbinfo -> inp is declared; other tests may have taught in_multi -> inp directly
+        assertThat(found.getFirst().establishedStack()).contains("edge in_multi -> ").contains("edge inp -> " + x);
+    }
+
+    @Test
+    @ExpectWitnessReports
+    @DisplayName("R-LOCK-2: taking any lock while holding a declared leaf (select) is a reversal; the leaf under anything is fine")
+    void leafHoldsNothing() {
+        String x = fresh("under-leaf");
+        Mtx leaf = new Mtx("seltd", LockClass.of("select", LockKind.MUTEX, false));
+        Mtx lx = new Mtx("lx", x);
+        nest(lx, leaf);
+        assertThat(reversalsOf("select", x)).isEmpty();
+        nest(leaf, lx);
+        List<Witness.Reversal> found = reversalsOf("select", x);
+        assertThat(found).hasSize(1);
+        assertThat(found.getFirst().first()).isEqualTo(x);
+        assertThat(found.getFirst().second()).isEqualTo("select");
+        assertThat(found.getFirst().establishedStack()).contains("declared a leaf");
+    }
+
+    @Test
+    @ExpectWitnessReports
+    @DisplayName("R-LOCK-3: Giant may follow a sleepable lock (sx -> Giant and Giant -> sx are both silent), "
+            + "but a mutex held while taking Giant is still a reversal, also through an sx")
+    void giantAfterSleepable() {
+        Sx sx = new Sx("sx", LockClass.of(fresh("sbsx-like"), LockKind.SX, false));
+        Mtx m = new Mtx("m", fresh("after-giant"));
+        int before = Witness.reversals().size();
+        sx.writeLock().lock();
+        try {
+            Giant.GIANT.lock();             // sx -> Giant: exempt
+            Giant.GIANT.unlock();
+        } finally {
+            sx.writeLock().unlock();
+        }
+        Giant.GIANT.lock();
+        try {
+            sx.writeLock().lock();          // Giant -> sx: exempt too
+            sx.writeLock().unlock();
+            m.lock();                       // Giant -> m: learned
+            m.unlock();
+        } finally {
+            Giant.GIANT.unlock();
+        }
+        sx.writeLock().lock();
+        try {
+            m.lock();                       // sx -> m: learned
+            m.unlock();
+        } finally {
+            sx.writeLock().unlock();
+        }
+        assertThat(Witness.reversals()).hasSize(before);
+        assertThat(Witness.order()).contains("Giant -> " + m.lockClass().name())
+                .noneMatch(e -> e.equals(sx.lockClass().name() + " -> Giant") || e.equals("Giant -> " + sx.lockClass().name()));
+        sx.writeLock().lock();
+        try {
+            m.lock();
+            try {
+                Giant.GIANT.lock();         // m held: Giant after a mutex is a real reversal
+                Giant.GIANT.unlock();
+            } finally {
+                m.unlock();
+            }
+        } finally {
+            sx.writeLock().unlock();
+        }
+        List<Witness.Reversal> found = reversalsOf("Giant", m.lockClass().name());
+        assertThat(found).hasSize(1);
+        assertThat(found.getFirst().first()).isEqualTo("Giant");
+        assertThat(reversalsOf("Giant", sx.lockClass().name())).isEmpty();
+    }
+
+    @Test
+    @DisplayName("R-LOCK-3: a Giant holder blocking on an sx drops Giant until it has the sx (GIANT_SAVE), "
+            + "so sx -> Giant in one thread and Giant -> sx in another cannot deadlock")
+    void giantDroppedWhileBlockedOnSx() throws Exception {
+        Sx sx = new Sx("sx", LockClass.of(fresh("giant-save"), LockKind.SX, false));
+        CountDownLatch sxHeld = new CountDownLatch(1);
+        CountDownLatch giantWaiterBlocked = new CountDownLatch(1);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        int[] holdsAfter = new int[1];
+        // daemon threads: if Giant were not dropped they would stay deadlocked, and must not keep the JVM up
+        Thread sxFirst = Thread.ofPlatform().daemon(true).start(() -> {
+            sx.writeLock().lock();
+            try {
+                sxHeld.countDown();
+                giantWaiterBlocked.await();
+                Giant.GIANT.lock();         // only possible because the other thread let Giant go
+                Giant.GIANT.unlock();
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            } finally {
+                sx.writeLock().unlock();
+            }
+        });
+        Thread giantFirst = Thread.ofPlatform().daemon(true).start(() -> {
+            try {
+                sxHeld.await();
+                Giant.GIANT.lock();
+                Giant.GIANT.lock();         // recursed: both holds are dropped and restored
+                try {
+                    giantWaiterBlocked.countDown();
+                    sx.writeLock().lock();
+                    try {
+                        holdsAfter[0] = Giant.GIANT.getHoldCount();
+                    } finally {
+                        sx.writeLock().unlock();
+                    }
+                } finally {
+                    Giant.GIANT.unlock();
+                    Giant.GIANT.unlock();
+                }
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            }
+        });
+        sxFirst.join(TimeUnit.SECONDS.toMillis(30));
+        giantFirst.join(TimeUnit.SECONDS.toMillis(30));
+        assertThat(sxFirst.isAlive() || giantFirst.isAlive()).as("deadlock between Giant and the sx").isFalse();
+        assertThat(failure.get()).isNull();
+        assertThat(holdsAfter[0]).isEqualTo(2);
+    }
+
+    @Test
     @DisplayName("R-LOCK-2: assertUnowned and the held-lock list follow acquisitions and out-of-order releases")
     void heldListFollowsLocks() {
         Mtx a = new Mtx("ha", fresh("ha"));
