@@ -172,9 +172,12 @@ final class ControlCapture {
                     reason = "stopped by the client";
                 }
             }
+            // statistics first, then close (as tcpdump: pcap_stats before pcap_close): frames racing the
+            // close meet a leaving descriptor and count as dropped, which says nothing about this capture
+            ControlProtocol.CaptureEnd end = new ControlProtocol.CaptureEnd(reason, d.received.get(), d.captured.get(),
+                    d.dropped.get(), sent);
             d.close();
-            ControlProtocol.write(out, ControlProtocol.CAPTURE_END, new ControlProtocol.CaptureEnd(reason, d.received.get(),
-                    d.captured.get(), d.dropped.get(), sent).encode());
+            ControlProtocol.write(out, ControlProtocol.CAPTURE_END, end.encode());
         } catch (IOException clientGone) {
             // the session sees the same end-of-stream and finishes
         } finally {
