@@ -28,6 +28,8 @@ public final class Main implements Runnable {
     /** Runs the command line and returns the exit status (for tests). */
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        // ifconfig's own words start with '-' (-alias, -txcsum): they are its arguments, not picocli options
+        cl.getSubcommands().get("ifconfig").setUnmatchedOptionsArePositionalParams(true);
         cl.setExecutionExceptionHandler((ex, line, parse) -> {
             line.getErr().println("smpnet: " + ex.getMessage());
             return 1;

@@ -152,7 +152,7 @@ final class NetToolCommands {
 
     @Command(name = "ifconfig", description = "Show or configure interfaces of a running vnet.")
     static final class IfconfigCommand extends Remote {
-        @Parameters(paramLabel = "ARGS", description = "[IFACE [inet ADDR/LEN] [-alias ADDR] [up|down] [mtu N]]")
+        @Parameters(paramLabel = "ARGS", description = "[IFACE [inet ADDR/LEN] [-alias ADDR] [up|down] [mtu N] [txcsum|-txcsum]]")
         List<String> args = new ArrayList<>();
 
         @Override

@@ -245,7 +245,7 @@ final class NetTools {
 
     // ---- ifconfig ----
 
-    /** {@code ifconfig [IFACE [inet ADDR/LEN] [-alias ADDR] [up|down] [mtu N]]}. */
+    /** {@code ifconfig [IFACE [inet ADDR/LEN] [-alias ADDR] [up|down] [mtu N] [txcsum|-txcsum]]}. */
     static int ifconfig(Vnet v, List<String> args, Consumer<String> out) throws ErrnoException {
         if (args.isEmpty()) {
             for (Ifnet ifp : v.ifnets().snapshot()) {
@@ -267,8 +267,15 @@ final class NetTools {
                 case "up" -> ifp.setFlags(IfFlags.UP, 0);
                 case "down" -> ifp.setFlags(0, IfFlags.UP);
                 case "mtu" -> ifp.setMtu(Integer.parseInt(value(args, ++i, a)));
+                case "txcsum" -> {
+                    if (ifp.hwassistCapable() == 0) {
+                        throw new ErrnoException(Errno.EINVAL, ifp.name() + " cannot offload checksums");
+                    }
+                    ifp.setHwassist(ifp.hwassistCapable());
+                }
+                case "-txcsum" -> ifp.setHwassist(0);
                 default -> throw new IllegalArgumentException("unknown ifconfig parameter " + a
-                        + " (inet ADDR/LEN, -alias ADDR, up, down, mtu N)");
+                        + " (inet ADDR/LEN, -alias ADDR, up, down, mtu N, txcsum, -txcsum)");
             }
         }
         if (args.size() == 1) {
@@ -290,6 +297,9 @@ final class NetTools {
     static List<String> describe(Vnet v, Ifnet ifp) {
         List<String> l = new ArrayList<>();
         l.add(ifp.name() + ": " + IfFlags.describe(ifp.flags()) + " metric 0 mtu " + ifp.mtu());
+        if (ifp.hwassistCapable() != 0) {
+            l.add("\toptions=<" + (ifp.hwassist() != 0 ? "TXCSUM,RXCSUM" : "") + ">");
+        }
         byte[] mac = ifp.lladdr();
         if (mac != null && mac.length == 6) {
             l.add("\tether " + MacAddr.of(mac));

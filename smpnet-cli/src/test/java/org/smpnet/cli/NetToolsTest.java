@@ -127,6 +127,13 @@ class NetToolsTest {
         assertThat(show.out()).startsWith(a + ": flags=").contains("\tinet 10.0.0.1 netmask 0xffffff00 broadcast 10.0.0.255\n");
         assertThat(run("ifconfig", "--vnet", "alpha", a, "inet", "10.1.0.1/16", "mtu", "1400").status()).isZero();
         assertThat(run("ifconfig", "--vnet", "alpha", a).out()).contains(" mtu 1400\n").contains("\tinet 10.1.0.1 netmask 0xffff0000");
+        assertThat(show.out()).contains("\toptions=<TXCSUM,RXCSUM>\n");
+        assertThat(run("ifconfig", "--vnet", "alpha", a, "-txcsum").status()).isZero();
+        assertThat(epair.a().hwassist()).isZero();
+        assertThat(run("ifconfig", "--vnet", "alpha", a).out()).contains("\toptions=<>\n");
+        assertThat(run("ifconfig", "--vnet", "alpha", a, "txcsum").status()).isZero();
+        assertThat(epair.a().hwassist()).isEqualTo(epair.a().hwassistCapable()).isNotZero();
+        assertThat(run("ifconfig", "--vnet", "alpha", "lo0", "txcsum").err()).contains("EINVAL");
         CliTest.Result none = run("ifconfig", "--vnet", "alpha", "nosuch0");
         assertThat(none.status()).isEqualTo(1);
         assertThat(none.err()).contains("ENXIO");

@@ -79,8 +79,8 @@ public final class Epair {
         bToA = new LinkPipe(b.name() + "->" + a.name(), ba, m -> inA[queueOf(m, inA.length)].enqueue(m), wheels);
         sa.out = aToB;
         sb.out = bToA;
-        a.setHwassist(Mbuf.CSUM_IP_UDP | Mbuf.CSUM_IP_TCP);
-        b.setHwassist(Mbuf.CSUM_IP_UDP | Mbuf.CSUM_IP_TCP);
+        a.setHwassistCapable(Mbuf.CSUM_IP_UDP | Mbuf.CSUM_IP_TCP);
+        b.setHwassistCapable(Mbuf.CSUM_IP_UDP | Mbuf.CSUM_IP_TCP);
         etherA.ifattach(a, MacAddr.local(0xe0000000 | (unit << 1)));
         etherB.ifattach(b, MacAddr.local(0xe0000000 | (unit << 1) | 1));
     }

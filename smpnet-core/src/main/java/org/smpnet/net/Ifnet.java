@@ -70,6 +70,7 @@ public final class Ifnet {
     private volatile int flagsCopy;
     private volatile int mtuCopy = 1500;
     private volatile int hwassist;
+    private volatile int hwassistCapable;
     /** Addresses ({@code if_addrhead}): written by {@link NetAddrs} under its "ifaddr" lock, read in the net epoch. */
     private volatile Ifaddr[] addrs = new Ifaddr[0];
 
@@ -187,8 +188,27 @@ public final class Ifnet {
         return hwassist;
     }
 
-    /** Sets {@link #hwassist()} (ifconfig {@code txcsum}/{@code -txcsum}); takes effect for packets sent after. */
+    /** The checksums the driver can take over ({@code if_capabilities}' TXCSUM, as CSUM_* bits). */
+    public int hwassistCapable() {
+        return hwassistCapable;
+    }
+
+    /** Declares what the driver can offload and turns it all on; for drivers, before attach. */
+    public void setHwassistCapable(int csumFlags) {
+        hwassistCapable = csumFlags;
+        hwassist = csumFlags;
+    }
+
+    /**
+     * Sets {@link #hwassist()} (ifconfig {@code txcsum}/{@code -txcsum}); takes effect for packets sent after.
+     *
+     * @throws IllegalArgumentException (EINVAL) for a checksum the driver cannot take over
+     */
     public void setHwassist(int csumFlags) {
+        if ((csumFlags & ~hwassistCapable) != 0) {
+            throw new IllegalArgumentException(name + " cannot offload checksums 0x" + Integer.toHexString(csumFlags
+                    & ~hwassistCapable) + " (EINVAL)");
+        }
         hwassist = csumFlags;
     }
 
