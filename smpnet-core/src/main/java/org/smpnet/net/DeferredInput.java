@@ -1,6 +1,6 @@
 package org.smpnet.net;
 
-import java.util.ArrayList;
+import java.util.Arrays;
 import org.smpnet.kern.Giant;
 import org.smpnet.kern.Witness;
 
@@ -30,8 +30,11 @@ public final class DeferredInput {
     private static final ThreadLocal<DeferredInput> CURRENT = ThreadLocal.withInitial(DeferredInput::new);
 
     private int depth;
-    private final ArrayList<IfQueue> claimed = new ArrayList<>(4);
-    private final ArrayList<IfQueue> serving = new ArrayList<>(4);
+    /** Queues claimed in this section, {@code nclaimed} of them; served at exit. */
+    private IfQueue[] claimed = new IfQueue[4];
+    private int nclaimed;
+    /** The other claim array (see {@link #exit}). */
+    private IfQueue[] spare = new IfQueue[4];
 
     private DeferredInput() {}
 
@@ -56,33 +59,40 @@ public final class DeferredInput {
             return;
         }
         DeferredInput d = CURRENT.get();
-        if (--d.depth > 0) {
-            return;
-        }
-        if (d.claimed.isEmpty()) {
+        if (--d.depth > 0 || d.nclaimed == 0) {
             return;
         }
         d.depth++; // input run below may transmit: its claims are served by the rounds here
+        IfQueue[] serving = null;
+        int nserving = 0;
+        int served = 0;
         try {
             Witness.assertUnowned();
-            for (int round = 0; round < MAX_ROUNDS && !d.claimed.isEmpty(); round++) {
-                d.serving.addAll(d.claimed);
-                d.claimed.clear();
-                for (int i = 0; i < d.serving.size(); i++) {
-                    d.serving.get(i).serveDeferred();
+            for (int round = 0; round < MAX_ROUNDS && d.nclaimed > 0; round++) {
+                serving = d.claimed; // double-buffered: claims made while serving go to the other array
+                nserving = d.nclaimed;
+                d.claimed = d.spare;
+                d.nclaimed = 0;
+                d.spare = serving;
+                for (served = 0; served < nserving; served++) {
+                    serving[served].serveDeferred();
                 }
-                d.serving.clear();
+                Arrays.fill(serving, 0, nserving, null);
+                serving = null;
             }
         } finally {
             d.depth--;
-            for (IfQueue q : d.serving) {
-                q.wakeIthread(); // an input threw: the ithread takes what is left
+            if (serving != null) {
+                for (int i = served; i < nserving; i++) {
+                    serving[i].wakeIthread(); // an input threw: the ithread takes what is left
+                }
+                Arrays.fill(serving, 0, nserving, null);
             }
-            for (IfQueue q : d.claimed) {
-                q.wakeIthread(); // left over after the last round: the ithread takes it
+            for (int i = 0; i < d.nclaimed; i++) {
+                d.claimed[i].wakeIthread(); // left over after the last round: the ithread takes it
+                d.claimed[i] = null;
             }
-            d.claimed.clear();
-            d.serving.clear();
+            d.nclaimed = 0;
         }
     }
 
@@ -96,9 +106,15 @@ public final class DeferredInput {
         if (d.depth == 0) {
             return false;
         }
-        if (!d.claimed.contains(q)) {
-            d.claimed.add(q);
+        for (int i = 0; i < d.nclaimed; i++) {
+            if (d.claimed[i] == q) {
+                return true;
+            }
         }
+        if (d.nclaimed == d.claimed.length) {
+            d.claimed = Arrays.copyOf(d.claimed, d.nclaimed * 2);
+        }
+        d.claimed[d.nclaimed++] = q;
         return true;
     }
 }
