@@ -41,7 +41,8 @@ final class Report {
             new Ratio("mtx 1T  witness-on / ReentrantLock", "mtxWitnessOn", "reentrantLock", NO_GOAL),
             new Ratio("mtx 1T  witness-on+held / ReentrantLock", "mtxWitnessOnHeld", "reentrantLock", NO_GOAL),
             new Ratio("mtx 2T contended  witness-off / ReentrantLock", "mtxWitnessOffContended", "reentrantLockContended", NO_GOAL),
-            new Ratio("mtx 2T contended  witness-on / ReentrantLock", "mtxWitnessOnContended", "reentrantLockContended", NO_GOAL));
+            new Ratio("mtx 2T contended  witness-on / ReentrantLock", "mtxWitnessOnContended", "reentrantLockContended", NO_GOAL),
+            new Ratio("udp 64B send+recv 1T  smpnet epair / kernel loopback", "smpnetSendRecv", "kernelSendRecv", NO_GOAL));
 
     record Score(String benchmark, int threads, double score, double error, String unit, double cpu, double allocBytes) {}
 
