@@ -157,7 +157,7 @@ public final class SocketIo {
         if ((sb.state() & Sockbuf.SBS_CANTSENDMORE) != 0) {
             throw new ErrnoException(so.isClosed() ? Errno.EBADF : Errno.EPIPE, "sending side shut");
         }
-        Errno e = so.takeError();
+        Errno e = so.hasError() ? so.takeError() : null;
         if (e != null) {
             throw new ErrnoException(e);
         }
