@@ -176,10 +176,33 @@ public final class SocketIo {
         }
     }
 
-    /** Copies user data into a packet chain ({@code m_uiotombuf}); a zero-length datagram is one empty mbuf. */
+    /**
+     * Room left in front of a small datagram for the headers below the socket layer (FreeBSD's
+     * {@code max_hdr}: an aligned link header, the largest IPv4 header and a transport header).
+     */
+    static final int MAX_HDR = 16 + 60 + 20;
+
+    /**
+     * Copies user data into a packet chain ({@code m_uiotombuf}); a zero-length datagram is one empty mbuf.
+     * A datagram that fits one mbuf after {@link #MAX_HDR} is placed at its end, so the protocols prepend
+     * their headers in place instead of chaining a header mbuf each ({@code sosend_dgram} reserves
+     * {@code max_hdr} the same way).
+     */
     private static Mbuf copyin(byte[] b, int off, int len, boolean atomic) throws ErrnoException {
         if (len == 0) {
             return atomic ? Mbuf.gethdr(Mbuf.M_WAITOK, Mbuf.MT_DATA) : null;
+        }
+        if (atomic && len <= Mbuf.MHLEN - MAX_HDR) {
+            java.util.Objects.checkFromIndexSize(off, len, b.length);
+            Mbuf m = Mbuf.gethdr(Mbuf.M_WAITOK, Mbuf.MT_DATA);
+            if (m == null) {
+                throw new ErrnoException(Errno.ENOBUFS, "no mbuf for " + len + " bytes");
+            }
+            m.align(len);
+            System.arraycopy(b, off, m.writableData(), m.dataOff(), len);
+            m.setLen(len);
+            m.setPktLen(len);
+            return m;
         }
         Mbuf m = Mbuf.devget(b, off, len, Mbuf.M_WAITOK);
         if (m == null) {
