@@ -77,6 +77,8 @@ public final class Netisr {
     }
 
     private static final LockClass WS = LockClass.of("netisr_ws", LockKind.MUTEX, false);
+    /** {@code Workstream.busy}: the thread is handling a batch. */
+    private static final int RUNNING = 1 << 31;
 
     private final class Workstream {
         final Mtx lock;
@@ -85,6 +87,12 @@ public final class Netisr {
         @GuardedBy("lock") int pending;
         @GuardedBy("lock") boolean running;
         @GuardedBy("lock") boolean closed;
+        /**
+         * A copy of the hybrid policy's inputs, written under {@link #lock} whenever they change and read
+         * without it by {@link #idleFor}: bit p set while protocol p's queue is non-empty, {@link #RUNNING}
+         * while the thread handles a batch.
+         */
+        @GuardedBy("lock") volatile int busy;
         final Thread thread;
 
         @SuppressWarnings("unchecked")
@@ -107,6 +115,7 @@ public final class Netisr {
                 }
                 queues[p.id].add(m);
                 pending++;
+                busy |= 1 << p.id;
                 work.signal();
                 return true;
             } finally {
@@ -114,14 +123,26 @@ public final class Netisr {
             }
         }
 
-        /** Hybrid: true if nothing of this protocol is queued or running here, so direct dispatch keeps order. */
+        /**
+         * Hybrid: true if nothing of this protocol is queued or running here, so direct dispatch keeps order.
+         * Lock-free (the volatile {@link #busy}): as current as a read under the lock, which is stale
+         * once the lock is dropped either way.
+         */
+        @SuppressWarnings("GuardedBy") // volatile read of a field written only under lock
         boolean idleFor(Proto p) {
-            lock.lock();
-            try {
-                return queues[p.id].isEmpty() && !running;
-            } finally {
-                lock.unlock();
+            return (busy & ((1 << p.id) | RUNNING)) == 0;
+        }
+
+        /** Recomputes {@link #busy} after the queues or {@code running} changed. */
+        @GuardedBy("lock")
+        private void publishBusy() {
+            int b = running ? RUNNING : 0;
+            for (int p = 0; p < MAXPROT; p++) {
+                if (!queues[p].isEmpty()) {
+                    b |= 1 << p;
+                }
             }
+            busy = b;
         }
 
         private void run() {
@@ -133,10 +154,12 @@ public final class Netisr {
                 try {
                     while (pending == 0 && !closed) {
                         running = false;
+                        publishBusy();
                         work.awaitUninterruptibly();
                     }
                     if (pending == 0) {
                         running = false;
+                        publishBusy();
                         return;
                     }
                     running = true;
@@ -148,6 +171,7 @@ public final class Netisr {
                         }
                     }
                     pending -= n;
+                    publishBusy();
                 } finally {
                     lock.unlock();
                 }
@@ -272,13 +296,25 @@ public final class Netisr {
     }
 
     private Policy policy(Proto p) {
-        return switch (dispatchOverride.get()) {
-            case "direct" -> Policy.DIRECT;
-            case "deferred" -> Policy.DEFERRED;
-            case "hybrid" -> Policy.HYBRID;
-            default -> p.policy;
-        };
+        String o = dispatchOverride.get();
+        DispatchOverride c = override;
+        if (c.value != o) { // a sysctl write stores a new String: identity tells that it changed
+            c = new DispatchOverride(o, switch (o) {
+                case "direct" -> Policy.DIRECT;
+                case "deferred" -> Policy.DEFERRED;
+                case "hybrid" -> Policy.HYBRID;
+                default -> null;
+            });
+            override = c;
+        }
+        return c.policy != null ? c.policy : p.policy;
     }
+
+    /** The parsed {@code net.isr.dispatch} for a value of it (policy null: each protocol's own). */
+    private record DispatchOverride(String value, Policy policy) {}
+
+    /** The last parse of {@code net.isr.dispatch}; a racy cache of an immutable pair, rebuilt when the value changes. */
+    private volatile DispatchOverride override = new DispatchOverride(null, null);
 
     private static int flowKey(Mbuf m) {
         return m.hashType() != Mbuf.M_HASHTYPE_NONE ? m.flowid() : m.rcvifIndex();

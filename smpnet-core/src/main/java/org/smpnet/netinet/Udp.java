@@ -260,58 +260,69 @@ public final class Udp implements Protosw {
         inet.ip().output(h, d.laddr(), d.faddr(), UdpHdr.IPPROTO_UDP, d.opts(), inp.route);
     }
 
+    /**
+     * Reads what output needs of the PCB: one trip through its lock when the socket is bound; an
+     * unbound one is bound to an ephemeral port first (under the pcbinfo lock) and then read.
+     */
     private Dest destination(InPcb inp, Sockaddr.In to) throws ErrnoException {
-        boolean unbound;
         inp.lock.lock();
         try {
-            if (inp.isFreed()) {
-                throw new ErrnoException(Errno.EINVAL, "socket is closing");
+            if (inp.lport() != 0 || to == null) {
+                return destinationLocked(inp, to);
             }
-            if (to != null && inp.isConnected()) {
-                throw new ErrnoException(Errno.EISCONN, "sendto on a connected socket");
-            }
-            unbound = inp.lport() == 0;
+            checkSendable(inp, to);
         } finally {
             inp.lock.unlock();
         }
-        if (unbound && to != null) {
-            info.lock.lock();
-            inp.lock.lock();
-            try {
-                if (inp.lport() == 0 && !inp.isFreed()) {
-                    info.bindLocked(inp, null); // implicit bind (in_pcbbind with no address)
-                }
-            } finally {
-                inp.lock.unlock();
-                info.lock.unlock();
+        info.lock.lock();
+        inp.lock.lock();
+        try {
+            if (inp.lport() == 0 && !inp.isFreed()) {
+                info.bindLocked(inp, null); // implicit bind (in_pcbbind with no address)
             }
+        } finally {
+            inp.lock.unlock();
+            info.lock.unlock();
         }
         inp.lock.lock();
         try {
-            if (inp.isFreed()) {
-                throw new ErrnoException(Errno.EINVAL, "socket is closing");
-            }
-            IpOutOpts opts = outOpts(inp);
-            if (to == null) {
-                if (!inp.isConnected()) {
-                    throw new ErrnoException(Errno.ENOTCONN, "send without address on an unconnected socket");
-                }
-                return new Dest(inp.laddr(), inp.lport(), inp.faddr(), inp.fport(), opts);
-            }
-            if (to.port() == 0) {
-                throw new ErrnoException(Errno.EADDRNOTAVAIL, "send to port 0");
-            }
-            InAddr faddr = to.addr().isAny() ? InAddr.LOOPBACK : to.addr();
-            InAddr laddr = inp.laddr();
-            if (laddr.isAny()) {
-                IpMoptions mo = inp.moptions();
-                laddr = faddr.isMulticast() && mo != null && !mo.multicastAddr().isAny() ? mo.multicastAddr()
-                        : inet.ip().selectSource(faddr, opts, inp.route);
-            }
-            return new Dest(laddr, inp.lport(), faddr, to.port(), opts);
+            return destinationLocked(inp, to);
         } finally {
             inp.lock.unlock();
         }
+    }
+
+    @com.google.errorprone.annotations.concurrent.GuardedBy("inp.lock")
+    private static void checkSendable(InPcb inp, Sockaddr.In to) throws ErrnoException {
+        if (inp.isFreed()) {
+            throw new ErrnoException(Errno.EINVAL, "socket is closing");
+        }
+        if (to != null && inp.isConnected()) {
+            throw new ErrnoException(Errno.EISCONN, "sendto on a connected socket");
+        }
+    }
+
+    @com.google.errorprone.annotations.concurrent.GuardedBy("inp.lock")
+    private Dest destinationLocked(InPcb inp, Sockaddr.In to) throws ErrnoException {
+        checkSendable(inp, to);
+        IpOutOpts opts = outOpts(inp);
+        if (to == null) {
+            if (!inp.isConnected()) {
+                throw new ErrnoException(Errno.ENOTCONN, "send without address on an unconnected socket");
+            }
+            return new Dest(inp.laddr(), inp.lport(), inp.faddr(), inp.fport(), opts);
+        }
+        if (to.port() == 0) {
+            throw new ErrnoException(Errno.EADDRNOTAVAIL, "send to port 0");
+        }
+        InAddr faddr = to.addr().isAny() ? InAddr.LOOPBACK : to.addr();
+        InAddr laddr = inp.laddr();
+        if (laddr.isAny()) {
+            IpMoptions mo = inp.moptions();
+            laddr = faddr.isMulticast() && mo != null && !mo.multicastAddr().isAny() ? mo.multicastAddr()
+                    : inet.ip().selectSource(faddr, opts, inp.route);
+        }
+        return new Dest(laddr, inp.lport(), faddr, to.port(), opts);
     }
 
     /** The IP output options of the PCB's socket options. Caller holds the PCB lock. */

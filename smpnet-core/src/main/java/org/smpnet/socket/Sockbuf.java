@@ -649,7 +649,9 @@ public final class Sockbuf {
         wakeups++;
         wakeupsSeen = wakeups;
         cv.signalAll();
-        sel.wakeup();
+        if (sel.hasWaiters()) {
+            sel.wakeup(); // skipped when no selector waits: it would only clear an empty list
+        }
         knlist.knote(0);
     }
 

@@ -22,6 +22,9 @@ import org.smpnet.kern.Witness;
  *       "sockbuf"): {@code state}, {@code options}, {@code error}, {@code linger}, {@code qlimit}, the
  *       listen queues and {@code lingerGen} (with {@code lingerCv}, its condition);</li>
  *   <li>(e) volatile: {@code lingering}, a hint that {@link #solingerwakeup} has a sleeper to wake;</li>
+ *   <li>(b') {@code state} and {@code error} are also volatile: written only under the socket lock
+ *       (key b), read without it by {@link #state()} and {@link #hasError()}, as FreeBSD's sosend reads
+ *       {@code so_state}/{@code so_error} without the socket lock (a one-word snapshot either way);</li>
  *   <li>(c) the listening head's socket lock: this socket's {@code qstate} while on its queues;</li>
  *   <li>(d) the protocol: {@link #pcb()} (volatile; set by {@code pru_attach}).</li>
  * </ul>
@@ -54,9 +57,9 @@ public final class Socket {
     final Socket head;
     private volatile Object pcb;
 
-    @GuardedBy("rcv.mtx") private int state;
+    @GuardedBy("rcv.mtx") private volatile int state;
     @GuardedBy("rcv.mtx") private int options;
-    @GuardedBy("rcv.mtx") private Errno error;
+    @GuardedBy("rcv.mtx") private volatile Errno error;
     /** SO_LINGER seconds, or -1 when off. */
     @GuardedBy("rcv.mtx") private int linger = -1;
     @GuardedBy("rcv.mtx") private int qlimit;
@@ -125,14 +128,14 @@ public final class Socket {
         pcb = p;
     }
 
-    /** {@code so_state}. Takes the socket lock. */
+    /**
+     * {@code so_state}: a snapshot, as stale the moment it returns as one read under the lock would be.
+     * Takes no lock: every write is under the socket lock and the field is volatile, so the read sees
+     * the latest write and everything written under the lock before it.
+     */
+    @SuppressWarnings("GuardedBy") // volatile read of a field written only under rcv.mtx (key b')
     public int state() {
-        rcv.mtx.lock();
-        try {
-            return state;
-        } finally {
-            rcv.mtx.unlock();
-        }
+        return state;
     }
 
     /** {@code so_state} with the socket lock held by the caller. */
@@ -227,6 +230,15 @@ public final class Socket {
         Errno e = error;
         error = null;
         return e;
+    }
+
+    /**
+     * Whether an error is pending: a lock-free hint (volatile, key b') that lets the send path skip
+     * {@link #takeError} when none is; a true answer is confirmed by taking it under the lock.
+     */
+    @SuppressWarnings("GuardedBy") // volatile read of a field written only under rcv.mtx (key b')
+    public boolean hasError() {
+        return error != null;
     }
 
     /** Takes and clears the pending error. Takes the socket lock. */

@@ -26,7 +26,8 @@ import static org.smpnet.socket.SocketConst.PR_WANTRCVD;
  * {@code sosend} and {@code soreceive} ({@code sosend_generic}, {@code soreceive_generic}) for stream,
  * datagram and record sockets.
  *
- * <p>Locking: each call serialises on the buffer's I/O sx ({@link Sockbuf#sblock}, class "sbsx"), then
+ * <p>Locking: each call serialises on the buffer's I/O sx ({@link Sockbuf#sblock}, class "sbsx"), except
+ * on inet datagram sockets ({@link #atomicDgram}), then
  * checks and changes the buffer under its mutex ("sockbuf"), which it releases around protocol calls;
  * protocol calls run under Giant when {@code net.mpsafenet=0}. The caller holds no lock. Both may
  * sleep (buffer space, data, the sx) unless non-blocking; a close of the socket by another thread
@@ -65,8 +66,11 @@ public final class SocketIo {
         Sockbuf sb = so.snd;
         List<Cmsg> pending = control;
         int sent = 0;
+        boolean sx = !atomicDgram(so);
         try {
-            sb.sblock(dontwait);
+            if (sx) {
+                sb.sblock(dontwait);
+            }
         } catch (ErrnoException e) {
             Cmsg.disposeAll(pending);
             throw e;
@@ -147,8 +151,22 @@ public final class SocketIo {
             return sent;
         } finally {
             Cmsg.disposeAll(pending);
-            sb.sbunlock();
+            if (sx) {
+                sb.sbunlock();
+            }
         }
+    }
+
+    /**
+     * Whether sends and receives on {@code so} go without the buffer's I/O sx: an inet datagram socket
+     * (UDP), whose datagrams are each handed to the protocol in one call and queued and taken whole
+     * under the buffer mutex, so there is no I/O to interlace. FreeBSD's {@code sosend_dgram} and
+     * {@code soreceive_dgram} skip {@code sblock} for the same reason.
+     */
+    private static boolean atomicDgram(Socket so) {
+        int f = so.proto.flags();
+        return so.type() == SocketConst.SOCK_DGRAM && so.domain.family() == Sockaddr.AF_INET
+                && (f & PR_ATOMIC) != 0 && (f & (PR_WANTRCVD | PR_CONNREQUIRED)) == 0;
     }
 
     @GuardedBy("sb.mtx")
@@ -157,7 +175,7 @@ public final class SocketIo {
         if ((sb.state() & Sockbuf.SBS_CANTSENDMORE) != 0) {
             throw new ErrnoException(so.isClosed() ? Errno.EBADF : Errno.EPIPE, "sending side shut");
         }
-        Errno e = so.takeError();
+        Errno e = so.hasError() ? so.takeError() : null;
         if (e != null) {
             throw new ErrnoException(e);
         }
@@ -176,10 +194,33 @@ public final class SocketIo {
         }
     }
 
-    /** Copies user data into a packet chain ({@code m_uiotombuf}); a zero-length datagram is one empty mbuf. */
+    /**
+     * Room left in front of a small datagram for the headers below the socket layer (FreeBSD's
+     * {@code max_hdr}: an aligned link header, the largest IPv4 header and a transport header).
+     */
+    static final int MAX_HDR = 16 + 60 + 20;
+
+    /**
+     * Copies user data into a packet chain ({@code m_uiotombuf}); a zero-length datagram is one empty mbuf.
+     * A datagram that fits one mbuf after {@link #MAX_HDR} is placed at its end, so the protocols prepend
+     * their headers in place instead of chaining a header mbuf each ({@code sosend_dgram} reserves
+     * {@code max_hdr} the same way).
+     */
     private static Mbuf copyin(byte[] b, int off, int len, boolean atomic) throws ErrnoException {
         if (len == 0) {
             return atomic ? Mbuf.gethdr(Mbuf.M_WAITOK, Mbuf.MT_DATA) : null;
+        }
+        if (atomic && len <= Mbuf.MHLEN - MAX_HDR) {
+            java.util.Objects.checkFromIndexSize(off, len, b.length);
+            Mbuf m = Mbuf.gethdr(Mbuf.M_WAITOK, Mbuf.MT_DATA);
+            if (m == null) {
+                throw new ErrnoException(Errno.ENOBUFS, "no mbuf for " + len + " bytes");
+            }
+            m.align(len);
+            System.arraycopy(b, off, m.writableData(), m.dataOff(), len);
+            m.setLen(len);
+            m.setPktLen(len);
+            return m;
         }
         Mbuf m = Mbuf.devget(b, off, len, Mbuf.M_WAITOK);
         if (m == null) {
@@ -207,6 +248,9 @@ public final class SocketIo {
         msg.flags = 0;
         boolean dontwait = (flags & MSG_DONTWAIT) != 0 || (so.state() & Socket.SS_NBIO) != 0;
         Sockbuf sb = so.rcv;
+        if (atomicDgram(so)) {
+            return receiveRecord(so, msg, flags, dontwait); // the record is taken whole under the mutex
+        }
         sb.sblock(dontwait);
         try {
             return so.type() == SocketConst.SOCK_STREAM
