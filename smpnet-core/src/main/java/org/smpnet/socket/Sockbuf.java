@@ -616,16 +616,18 @@ public final class Sockbuf {
             }
             for (int i = 1; ; i++) {
                 if (wakeupsSeen != seen) {
-                    return true;
+                    break;
                 }
                 Thread.onSpinWait();
                 if ((i & 63) == 0 && System.nanoTime() - end >= 0) {
-                    return false;
+                    break;
                 }
             }
         } finally {
             mtx.lock();
         }
+        // Decided under the mutex: a wakeup between the last look and the relock must not be slept through.
+        return wakeups != seen;
     }
 
     /** How long {@link #sbwait} spins before it sleeps. */

@@ -126,6 +126,46 @@ class UnixSocketTest {
         assertThat(got).isEqualTo(data);
     }
 
+    /**
+     * Many rounds of the flow-controlled stream with reader and writer both on pool threads: each round
+     * sleeps on both buffers many times, so a wakeup lost between sbwait's adaptive spin and its sleep
+     * (a bug this caught) leaves both asleep; that fails the round after 10 s instead of hanging.
+     */
+    @Test
+    @DisplayName("R-SO-1: writer and reader sleeping on a stream's two buffers never miss each other's wakeup")
+    void streamFlowControlNoLostWakeup() throws Exception {
+        byte[] data = new byte[200_000];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) (i * 17 + 3);
+        }
+        long end = System.nanoTime() + Long.getLong("smpnet.stress.millis", 1500) * 1_000_000L;
+        int rounds = 0;
+        do {
+            int[] sv = api.socketpair(PF_UNIX, SOCK_STREAM, 0);
+            CompletableFuture<Void> w = CompletableFuture.runAsync(() -> {
+                try {
+                    api.outputStream(sv[0]).write(data);
+                    api.shutdown(sv[0], SHUT_WR);
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            CompletableFuture<byte[]> r = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return api.inputStream(sv[1]).readAllBytes();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            assertThat(r.get(10, TimeUnit.SECONDS)).as("round %d", rounds).isEqualTo(data);
+            w.get(10, TimeUnit.SECONDS);
+            api.close(sv[0]);
+            api.close(sv[1]);
+            rounds++;
+        } while (System.nanoTime() < end);
+        assertThat(rounds).isPositive();
+    }
+
     @Test
     @DisplayName("R-SO-4: seqpacket keeps records with MSG_EOR; a short buffer gets MSG_TRUNC and loses the rest")
     void seqpacket() throws Exception {
