@@ -52,6 +52,9 @@ public final class SelInfo {
     @SuppressWarnings("GuardedBy") // the caller holds lock (asserted): Error Prone cannot see another object's lock
     public void wakeup() {
         lock.assertOwned();
+        if (waiters.isEmpty()) {
+            return; // the common case on a busy socket or pipe: nobody selects
+        }
         for (PollWaiter w : waiters) {
             w.wake();
         }

@@ -296,25 +296,13 @@ public final class Netisr {
     }
 
     private Policy policy(Proto p) {
-        String o = dispatchOverride.get();
-        DispatchOverride c = override;
-        if (c.value != o) { // a sysctl write stores a new String: identity tells that it changed
-            c = new DispatchOverride(o, switch (o) {
-                case "direct" -> Policy.DIRECT;
-                case "deferred" -> Policy.DEFERRED;
-                case "hybrid" -> Policy.HYBRID;
-                default -> null;
-            });
-            override = c;
-        }
-        return c.policy != null ? c.policy : p.policy;
+        return switch (dispatchOverride.get()) {
+            case "direct" -> Policy.DIRECT;
+            case "deferred" -> Policy.DEFERRED;
+            case "hybrid" -> Policy.HYBRID;
+            default -> p.policy;
+        };
     }
-
-    /** The parsed {@code net.isr.dispatch} for a value of it (policy null: each protocol's own). */
-    private record DispatchOverride(String value, Policy policy) {}
-
-    /** The last parse of {@code net.isr.dispatch}; a racy cache of an immutable pair, rebuilt when the value changes. */
-    private volatile DispatchOverride override = new DispatchOverride(null, null);
 
     private static int flowKey(Mbuf m) {
         return m.hashType() != Mbuf.M_HASHTYPE_NONE ? m.flowid() : m.rcvifIndex();

@@ -105,19 +105,7 @@ public final class Ip {
         int ttl = dst.isMulticast() ? opts.multicastTtl() : (opts.ttl() >= 0 ? opts.ttl() : defttl.get());
         Ipv4View v = new Ipv4View(h.writableData(), h.dataOff());
         // The header checksum is left for send, which fills it on every path out (after it may set the source).
-        v.setVersionHlen(4, hlen);
-        v.setTos(opts.tos());
-        v.setTotalLength(len);
-        v.setId(newId(src, dst, proto));
-        v.setOffWord(opts.df() ? Ipv4View.IP_DF : 0);
-        v.setTtl(ttl);
-        v.setProtocol(proto);
-        v.setChecksum(0);
-        v.setSrc(src);
-        v.setDst(dst);
-        if (ipopts != null) {
-            System.arraycopy(ipopts, 0, v.buf(), v.off() + Ipv4View.MIN_HEADER_LEN, ipopts.length);
-        }
+        Ipv4Repr.emitUnsummed(v, src, dst, proto, ttl, opts.tos(), newId(src, dst, proto), opts.df(), false, 0, len, ipopts);
         stats.localout.inc();
         send(h, opts, ro, false, null);
     }

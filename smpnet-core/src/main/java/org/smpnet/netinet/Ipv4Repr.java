@@ -116,17 +116,31 @@ public record Ipv4Repr(InAddr src, InAddr dst, int protocol, int ttl, int tos, i
 
     /** Writes the header, options and checksum at {@code v} ({@link #hlen()} bytes). */
     public void emit(Ipv4View v) {
-        v.setVersionHlen(4, hlen());
+        emitUnsummed(v, src, dst, protocol, ttl, tos, id, df, mf, fragOffset, totalLength, options);
+        v.fillChecksum();
+    }
+
+    /**
+     * Writes a header with these fields at {@code v}, its checksum field zero, without building a repr
+     * (the output path, which fills the checksum once it has chosen the source). {@code options}: a
+     * multiple of 4 bytes, at most 40, or null.
+     */
+    static void emitUnsummed(Ipv4View v, InAddr src, InAddr dst, int protocol, int ttl, int tos, int id, boolean df,
+                             boolean mf, int fragOffset, int totalLength, byte[] options) {
+        int olen = options == null ? 0 : options.length;
+        v.setVersionHlen(4, Ipv4View.MIN_HEADER_LEN + olen);
         v.setTos(tos);
         v.setTotalLength(totalLength);
         v.setId(id);
         v.setOffWord((df ? Ipv4View.IP_DF : 0) | (mf ? Ipv4View.IP_MF : 0) | (fragOffset >>> 3));
         v.setTtl(ttl);
         v.setProtocol(protocol);
+        v.setChecksum(0);
         v.setSrc(src);
         v.setDst(dst);
-        System.arraycopy(options, 0, v.buf(), v.off() + Ipv4View.MIN_HEADER_LEN, options.length);
-        v.fillChecksum();
+        if (olen != 0) {
+            System.arraycopy(options, 0, v.buf(), v.off() + Ipv4View.MIN_HEADER_LEN, olen);
+        }
     }
 
     @Override

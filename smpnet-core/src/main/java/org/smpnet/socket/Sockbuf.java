@@ -651,9 +651,7 @@ public final class Sockbuf {
         wakeups++;
         wakeupsSeen = wakeups;
         cv.signalAll();
-        if (sel.hasWaiters()) {
-            sel.wakeup(); // skipped when no selector waits: it would only clear an empty list
-        }
+        sel.wakeup();
         knlist.knote(0);
     }
 

@@ -1,12 +1,11 @@
 package org.smpnet.socket;
 
-import org.smpnet.net.DeferredInput;
-
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
 import java.util.List;
 import org.smpnet.kern.Errno;
 import org.smpnet.kern.ErrnoException;
+import org.smpnet.net.DeferredInput;
 import org.smpnet.net.Mbuf;
 import org.smpnet.net.Sockaddr;
 
