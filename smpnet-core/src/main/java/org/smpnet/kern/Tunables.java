@@ -20,4 +20,25 @@ final class Tunables {
             default -> throw new IllegalArgumentException("tunable " + property + "=" + v + ": expected 0 or 1");
         };
     }
+
+    /**
+     * Reads a non-negative integer tunable.
+     *
+     * @throws IllegalArgumentException naming the property when its value is not a non-negative integer
+     */
+    static int integer(String property, int dflt) {
+        String v = System.getProperty(property);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("tunable " + property + "=" + v + ": expected a non-negative integer");
+    }
 }

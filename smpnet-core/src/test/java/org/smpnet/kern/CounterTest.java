@@ -30,4 +30,69 @@ class CounterTest {
         }
         assertThat(c.get()).isEqualTo((long) threads * per + 2L * per);
     }
+
+    @Test
+    @DisplayName("R-LOCK-4: cells of terminated threads are taken over without losing their updates")
+    void deadOwnersCellsTakenOver() throws Exception {
+        Counter c = new Counter();
+        long expected = 0;
+        for (int round = 0; round < 300; round++) {
+            int n = round % 7 + 1;
+            Thread t = Thread.ofPlatform().start(() -> c.add(n)); // owns the base cell or a stripe, then dies
+            t.join();
+            expected += n;
+            assertThat(c.get()).isEqualTo(expected);
+        }
+        c.inc(); // the test thread takes a dead owner's cell
+        assertThat(c.get()).isEqualTo(expected + 1);
+    }
+
+    @Test
+    @DisplayName("R-LOCK-4: short-lived threads come and go while long-lived ones count: exact sum")
+    void churningThreadsExact() throws Exception {
+        Counter c = new Counter();
+        int per = 100_000;
+        List<Thread> longLived = new ArrayList<>();
+        for (int t = 0; t < 3; t++) {
+            longLived.add(Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < per; i++) {
+                    c.inc();
+                }
+            }));
+        }
+        int shortLived = 200;
+        List<Thread> others = new ArrayList<>();
+        for (int t = 0; t < shortLived; t++) {
+            Thread s = (t % 2 == 0 ? Thread.ofPlatform() : Thread.ofVirtual()).start(() -> {
+                for (int i = 0; i < 100; i++) {
+                    c.inc();
+                }
+            });
+            others.add(s);
+            if (t % 10 == 0) {
+                s.join(); // some die before others start, so their cells get taken over
+            }
+        }
+        for (Thread t : longLived) {
+            t.join();
+        }
+        for (Thread t : others) {
+            t.join();
+        }
+        assertThat(c.get()).isEqualTo(3L * per + shortLived * 100L);
+    }
+
+    @Test
+    @DisplayName("reset moves the zero point: later updates count from it")
+    void resetCountsFromZero() throws Exception {
+        Counter c = new Counter();
+        c.add(10);
+        Thread t = Thread.ofPlatform().start(() -> c.add(5));
+        t.join();
+        assertThat(c.get()).isEqualTo(15);
+        c.reset();
+        assertThat(c.get()).isZero();
+        c.add(3);
+        assertThat(c.get()).isEqualTo(3);
+    }
 }
