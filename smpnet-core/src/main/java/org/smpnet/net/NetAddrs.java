@@ -37,6 +37,11 @@ public final class NetAddrs {
     @GuardedBy("lock") private InIfaddr[] all = new InIfaddr[0];
     private volatile InIfaddr[] allCopy = new InIfaddr[0];
     private volatile Map<InAddr, InIfaddr> byAddr = Map.of();
+    /**
+     * Bumped (under {@link #lock}) after every change of the address lists has been published: route
+     * caches that remember "is this address ours / a broadcast" compare it. Read lock-free.
+     */
+    private volatile long generation;
     private final CopyOnWriteArrayList<IfaddrListener> listeners = new CopyOnWriteArrayList<>();
 
     NetAddrs(String owner, Rtable rtable, IfnetList ifnets, Ifnet loopback, RtEvents events) {
@@ -279,6 +284,7 @@ public final class NetAddrs {
             n[own.length] = ia;
             ia.setLinked(true);
             ia.ifp().setAddrArray(n);
+            generation++; // a plain ++ is safe: only the lock holder writes
         } finally {
             lock.unlock();
         }
@@ -290,6 +296,7 @@ public final class NetAddrs {
             publish(Arrays.stream(all).filter(x -> x != ia).toArray(InIfaddr[]::new));
             ia.ifp().setAddrArray(Arrays.stream(ia.ifp().addrArray()).filter(x -> x != ia).toArray(Ifaddr[]::new));
             ia.setLinked(false);
+            generation++; // a plain ++ is safe: only the lock holder writes
         } finally {
             lock.unlock();
         }
@@ -308,6 +315,11 @@ public final class NetAddrs {
     }
 
     // ---- lookups (lock-free, net epoch) ----
+
+    /** Changes with every address added or removed (see the field). Lock-free. */
+    public long generation() {
+        return generation;
+    }
 
     /**
      * The address if {@code a} is one of this host's ({@code "is this one of mine?"}, {@code INADDR_TO_IFADDR}),

@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.smpnet.kern.Counter;
 import org.smpnet.kern.Cv;
+import org.smpnet.kern.Epoch;
 import org.smpnet.kern.Giant;
 import org.smpnet.kern.LockClass;
 import org.smpnet.kern.LockKind;
@@ -184,7 +185,7 @@ public final class Netisr {
                         continue;
                     }
                     try {
-                        runHandler(p, m);
+                        runHandlerInEpoch(p, m);
                         p.handled.inc();
                     } catch (RuntimeException e) {
                         p.errors.inc(); // a handler bug must not kill the thread serving every flow hashed here
@@ -330,11 +331,27 @@ public final class Netisr {
         }
     }
 
+    /** Direct dispatch: the caller (a driver's input, {@code if_input}) is in the net epoch already. */
     private static void runHandler(Proto p, Mbuf m) {
         boolean giant = Giant.pickup(p.component);
         try {
             p.handler.handle(m);
         } finally {
+            Giant.drop(giant);
+        }
+    }
+
+    /**
+     * A netisr thread's call: handlers run in the net epoch, as {@code swi_net} enters it around its work.
+     * Giant first, so no thread ever waits for Giant inside a section it opened itself.
+     */
+    private static void runHandlerInEpoch(Proto p, Mbuf m) {
+        boolean giant = Giant.pickup(p.component);
+        int et = Epoch.NET.enter();
+        try {
+            p.handler.handle(m);
+        } finally {
+            Epoch.NET.exit(et);
             Giant.drop(giant);
         }
     }

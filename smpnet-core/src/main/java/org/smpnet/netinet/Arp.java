@@ -248,19 +248,15 @@ public final class Arp implements IfnetListener {
 
     /** Netisr entry. Consumes {@code m}. */
     void netisrInput(Mbuf m) {
-        int et = Epoch.NET.enter();
-        try {
-            Ifnet ifp = inet.ifnets().byIndex(m.rcvifIndex());
-            if (ifp == null) {
-                stats.received.inc();
-                stats.badaddr.inc();
-                m.freem();
-                return;
-            }
-            input(ifp, m);
-        } finally {
-            Epoch.NET.exit(et);
+        Epoch.NET.assertInEpoch(); // netisr calls handlers in the net epoch
+        Ifnet ifp = inet.ifnets().byIndex(m.rcvifIndex());
+        if (ifp == null) {
+            stats.received.inc();
+            stats.badaddr.inc();
+            m.freem();
+            return;
         }
+        input(ifp, m);
     }
 
     /** {@code arpintr}/{@code in_arpinput}. In the net epoch, no lock held. Consumes {@code m}. */

@@ -6,6 +6,7 @@ import org.smpnet.kern.ErrnoException;
 import org.smpnet.kern.Mtx;
 import org.smpnet.net.InAddr;
 import org.smpnet.net.Sockaddr;
+import org.smpnet.socket.SocketConst;
 
 /**
  * An Internet protocol control block ({@code struct inpcb}): the addresses, ports and IP-level options of
@@ -57,6 +58,8 @@ public final class InPcb {
     @GuardedBy("lock") private int ttl;
     @GuardedBy("lock") private int tos;
     @GuardedBy("lock") private IpMoptions moptions;
+    /** The last output options built from this PCB's settings, with what they were built from. */
+    @GuardedBy("lock") private OutOptsCache outOptsCache;
     /** The hashed snapshot of the addresses, or null when not in the hash tables. */
     volatile InPcbEntry entry;
     /** Mirror of the socket's SO_REUSEADDR/SO_REUSEPORT/SO_BROADCAST, read by bind checks of other PCBs. */
@@ -222,6 +225,34 @@ public final class InPcb {
     public void setTos(int v) {
         lock.assertOwned();
         tos = v;
+    }
+
+    /** {@link IpOutOpts} and the settings they were made of; see {@link #outOpts}. */
+    private record OutOptsCache(int ttl, int tos, int soBits, IpMoptions mo, int moVersion, IpOutOpts opts) {}
+
+    private static final int OUT_SO_BITS = SocketConst.SO_DONTROUTE | SocketConst.SO_BROADCAST;
+
+    /**
+     * The IP output options of this PCB's socket options: built once and reused until a setting they
+     * carry changes (each send would otherwise build the same immutable options). Caller holds {@link #lock}.
+     */
+    @GuardedBy("lock")
+    IpOutOpts outOpts() {
+        int so = soOptions & OUT_SO_BITS;
+        IpMoptions mo = moptions;
+        OutOptsCache c = outOptsCache;
+        if (c != null && c.ttl == ttl && c.tos == tos && c.soBits == so && c.mo == mo
+                && (mo == null || c.moVersion == mo.version())) {
+            return c.opts;
+        }
+        IpOutOpts opts = new IpOutOpts(ttl, tos, false,
+                mo == null ? null : mo.multicastIfp(),
+                mo == null ? DEFAULT_MULTICAST_TTL : mo.ttl(),
+                mo == null || mo.loop(),
+                (so & SocketConst.SO_DONTROUTE) != 0,
+                (so & SocketConst.SO_BROADCAST) != 0);
+        outOptsCache = new OutOptsCache(ttl, tos, so, mo, mo == null ? 0 : mo.version(), opts);
+        return opts;
     }
 
     /** The multicast options ({@code inp_moptions}), or null when none were ever set. */

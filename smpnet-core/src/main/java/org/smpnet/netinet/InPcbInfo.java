@@ -317,23 +317,20 @@ public final class InPcbInfo {
 
     /**
      * {@link #lookup} returning the PCB with its lock held, re-checked after locking: not freed and
-     * still hashed as matched (else the lookup is retried). Enters the net epoch itself; the caller
-     * must hold no PCB or socket buffer lock and unlocks {@link InPcb#lock}. Never sleeps.
+     * still hashed as matched (else the lookup is retried). In the net epoch (protocol input's, as
+     * {@code in_pcblookup}); the caller must hold no PCB or socket buffer lock and unlocks
+     * {@link InPcb#lock}. Never sleeps.
      */
     public InPcb lookupLocked(InAddr faddr, int fport, InAddr laddr, int lport, boolean wildcard) {
-        int et = Epoch.NET.enter();
-        try {
-            while (true) {
-                InPcbEntry e = find(faddr.bits(), fport, laddr.bits(), lport, wildcard);
-                if (e == null) {
-                    return null;
-                }
-                if (e.inp().lockIfCurrent(e)) {
-                    return e.inp();
-                }
+        Epoch.NET.assertInEpoch();
+        while (true) {
+            InPcbEntry e = find(faddr.bits(), fport, laddr.bits(), lport, wildcard);
+            if (e == null) {
+                return null;
             }
-        } finally {
-            Epoch.NET.exit(et);
+            if (e.inp().lockIfCurrent(e)) {
+                return e.inp();
+            }
         }
     }
 

@@ -76,7 +76,7 @@ public final class Inet implements AutoCloseable {
         this.forward = new IpForward(this);
         this.reass = new IpReass(this, sysctl);
         this.arp = new Arp(this, sysctl);
-        this.simloop = new IfQueue(name + " ip simloop", 4096, Ip.class, ip::netisrInput);
+        this.simloop = new IfQueue(name + " ip simloop", 4096, Ip.class, ip::simloopInput);
         protocols.register(IpProtocols.IPPROTO_ICMP, icmp::input, null);
         netisr.register(Netisr.IP, "ip", ip::netisrInput, Netisr.Policy.HYBRID, 4096, Ip.class);
         netisr.register(Netisr.ARP, "arp", arp::netisrInput, Netisr.Policy.HYBRID, 1024, Arp.class);

@@ -156,20 +156,33 @@ public final class Ip {
      * @throws ErrnoException ENETUNREACH if there is no route, EADDRNOTAVAIL if the interface has no address
      */
     public InAddr selectSource(InAddr dst, IpOutOpts opts, IpRoute ro) throws ErrnoException {
+        boolean special = (dst.isMulticast() || dst.isLimitedBroadcast()) && opts.multicastIfp() != null;
+        if (!special && ro != null) {
+            // A current cached path needs no epoch: only its (immutable) addresses are read.
+            long gen = inet.routing().generation();
+            IpRoute.Entry e = gen >= 0 ? ro.get(dst, gen) : null;
+            if (e != null && e.local()) {
+                return dst;
+            }
+            if (e != null && e.hop() != null && checkHop(dst, e.hop(), opts.dontRoute()).source() != null) {
+                return e.hop().source();
+            }
+        }
         int et = Epoch.NET.enter();
         try {
             InRouting r = inet.routing();
-            if ((dst.isMulticast() || dst.isLimitedBroadcast()) && opts.multicastIfp() != null) {
+            if (special) {
                 InAddr a = r.addressOn(opts.multicastIfp());
                 if (a == null) {
                     throw new ErrnoException(Errno.EADDRNOTAVAIL, "no IPv4 address on " + opts.multicastIfp().name());
                 }
                 return a;
             }
-            if (r.isLocal(dst)) {
+            IpRoute.Entry e = path(dst, ro);
+            if (e.local()) {
                 return dst;
             }
-            InRouting.Hop hop = route(dst, ro, opts.dontRoute());
+            InRouting.Hop hop = checkHop(dst, e.hop(), opts.dontRoute());
             if (hop.source() == null) {
                 throw new ErrnoException(Errno.EADDRNOTAVAIL, "no IPv4 address on " + hop.ifp().name());
             }
@@ -236,11 +249,21 @@ public final class Ip {
             source = r.addressOn(ifp);
             mtu = ifp.mtu();
             linkBcast = dst.isLimitedBroadcast();
-        } else if (!forwarding && r.isLocal(dst)) {
-            sendLocal(m, v);
-            return;
         } else {
-            InRouting.Hop hop = lookupOrFail(m, dst, ro, opts.dontRoute());
+            IpRoute.Entry e;
+            InRouting.Hop hop;
+            try {
+                e = path(dst, ro);
+                if (!forwarding && e.local()) {
+                    sendLocal(m, v);
+                    return;
+                }
+                hop = checkHop(dst, e.hop(), opts.dontRoute());
+            } catch (ErrnoException ex) {
+                m.freem();
+                stats.noroute.inc();
+                throw ex;
+            }
             if (hop.kind() == InRouting.Hop.BLACKHOLE) {
                 m.freem(); // RTF_BLACKHOLE: silently discarded, as FreeBSD does
                 return;
@@ -249,7 +272,7 @@ public final class Ip {
             nexthop = hop.nexthop(dst);
             source = hop.source();
             mtu = hop.mtu() > 0 ? Math.min(hop.mtu(), ifp.mtu()) : ifp.mtu();
-            linkBcast = hop.gateway() == null && r.isBroadcast(dst, ifp);
+            linkBcast = e.linkBcast();
         }
         if (v.src().isAny()) {
             if (source == null) {
@@ -329,19 +352,48 @@ public final class Ip {
         }
     }
 
-    /** The route to {@code dst}, from {@code ro} if still current. In the net epoch. */
-    private InRouting.Hop route(InAddr dst, IpRoute ro, boolean dontRoute) throws ErrnoException {
+    /**
+     * The path to a unicast or subnet-broadcast {@code dst}: from {@code ro} if still current, else looked
+     * up (and cached in {@code ro}). In the net epoch.
+     *
+     * @throws ErrnoException ENETUNREACH if there is no route and {@code dst} is not ours
+     */
+    private IpRoute.Entry path(InAddr dst, IpRoute ro) throws ErrnoException {
         InRouting r = inet.routing();
-        long gen = r.generation();
-        InRouting.Hop hop = ro != null && gen >= 0 ? ro.get(dst, gen) : null;
-        if (hop == null) {
-            hop = r.lookup(dst);
-            if (hop == null) {
-                throw new ErrnoException(Errno.ENETUNREACH, "no route to " + dst);
-            }
+        long gen = r.generation(); // read before the lookups: a change during them makes the entry stale at once
+        IpRoute.Entry e = ro != null && gen >= 0 ? ro.get(dst, gen) : null;
+        if (e == null) {
+            e = lookupPath(r, dst, gen);
             if (ro != null && gen >= 0) {
-                ro.set(dst, hop, gen);
+                ro.set(e);
             }
+        }
+        return e;
+    }
+
+    private static IpRoute.Entry lookupPath(InRouting r, InAddr dst, long gen) throws ErrnoException {
+        boolean local = r.isLocal(dst);
+        InRouting.Hop hop = r.lookup(dst);
+        if (hop == null && !local) {
+            throw new ErrnoException(Errno.ENETUNREACH, "no route to " + dst);
+        }
+        boolean bcast = hop != null && hop.gateway() == null && r.isBroadcast(dst, hop.ifp());
+        return new IpRoute.Entry(dst, hop, gen, local, bcast);
+    }
+
+    /** A cached path for the forwarding code, which has just looked {@code hop} up itself. In the net epoch. */
+    IpRoute forwardingRoute(InAddr dst, InRouting.Hop hop) {
+        InRouting r = inet.routing();
+        IpRoute ro = new IpRoute();
+        ro.set(new IpRoute.Entry(dst, hop, r.generation(), false,
+                hop.gateway() == null && r.isBroadcast(dst, hop.ifp())));
+        return ro;
+    }
+
+    /** {@code hop} may be used to send to {@code dst}: it exists, is not a reject route, and obeys SO_DONTROUTE. */
+    private static InRouting.Hop checkHop(InAddr dst, InRouting.Hop hop, boolean dontRoute) throws ErrnoException {
+        if (hop == null) {
+            throw new ErrnoException(Errno.ENETUNREACH, "no route to " + dst);
         }
         if (hop.kind() == InRouting.Hop.REJECT) {
             throw new ErrnoException(Errno.EHOSTUNREACH, "reject route to " + dst);
@@ -350,6 +402,11 @@ public final class Ip {
             throw new ErrnoException(Errno.ENETUNREACH, dst + " is not on a directly attached network");
         }
         return hop;
+    }
+
+    /** The route to {@code dst}, from {@code ro} if still current. In the net epoch. */
+    private InRouting.Hop route(InAddr dst, IpRoute ro, boolean dontRoute) throws ErrnoException {
+        return checkHop(dst, path(dst, ro).hop(), dontRoute);
     }
 
     /** A datagram to one of our addresses: through lo0 ({@code looutput}), so it arrives as input. */
@@ -431,14 +488,20 @@ public final class Ip {
 
     // ------------------------------------------------------------------ input
 
-    /** Netisr entry: {@code ip_input}. Consumes {@code m}. */
-    void netisrInput(Mbuf m) {
+    /** The simloop queue's consumer (copies of our own broadcasts and multicasts): {@code ip_input} in its own section. */
+    void simloopInput(Mbuf m) {
         int et = Epoch.NET.enter();
         try {
             input(m);
         } finally {
             Epoch.NET.exit(et);
         }
+    }
+
+    /** Netisr entry: {@code ip_input}. Netisr calls it in the net epoch. Consumes {@code m}. */
+    void netisrInput(Mbuf m) {
+        Epoch.NET.assertInEpoch();
+        input(m);
     }
 
     /** {@code ip_input}: checks, options, local delivery, reassembly or forwarding. In the net epoch. Consumes {@code m}. */

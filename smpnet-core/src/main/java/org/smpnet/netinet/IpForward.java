@@ -55,8 +55,7 @@ final class IpForward {
         if (w.hlen() > Ipv4View.MIN_HEADER_LEN) {
             IpOptions.forwarding(m, hop.source());
         }
-        IpRoute ro = new IpRoute();
-        ro.set(dst, hop, inet.routing().generation());
+        IpRoute ro = inet.ip().forwardingRoute(dst, hop);
         int[] mtu = new int[1];
         try {
             inet.ip().send(m, IpOutOpts.DEFAULT, ro, true, mtu);

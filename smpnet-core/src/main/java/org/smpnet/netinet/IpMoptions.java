@@ -24,6 +24,8 @@ public final class IpMoptions {
     private int ttl = InPcb.DEFAULT_MULTICAST_TTL;
     private boolean loop = true;
     private final List<Membership> memberships = new ArrayList<>();
+    /** Bumped by every change of what {@link IpOutOpts} carries (interface, TTL, loop): output caches compare it. */
+    private int version;
 
     /** The interface given by IP_MULTICAST_IF, or null for "by route". */
     public Ifnet multicastIfp() {
@@ -38,6 +40,7 @@ public final class IpMoptions {
     public void setMulticastIf(Ifnet ifp, InAddr addr) {
         this.multicastIfp = ifp;
         this.multicastAddr = addr;
+        version++;
     }
 
     public int ttl() {
@@ -46,6 +49,7 @@ public final class IpMoptions {
 
     public void setTtl(int ttl) {
         this.ttl = ttl;
+        version++;
     }
 
     public boolean loop() {
@@ -54,6 +58,12 @@ public final class IpMoptions {
 
     public void setLoop(boolean loop) {
         this.loop = loop;
+        version++;
+    }
+
+    /** Changes whenever the interface, TTL or loop setting does. */
+    int version() {
+        return version;
     }
 
     public List<Membership> memberships() {

@@ -54,6 +54,8 @@ final class RtableRouting implements InRouting {
 
     @Override
     public long generation() {
-        return rtable.generation();
+        // Both only grow, so the sum changes whenever either does: a cache keyed by it notices route
+        // changes and address changes (which decide isLocal and isBroadcast) alike.
+        return rtable.generation() + addrs.generation();
     }
 }

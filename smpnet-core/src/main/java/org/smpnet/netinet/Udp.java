@@ -328,14 +328,7 @@ public final class Udp implements Protosw {
     /** The IP output options of the PCB's socket options. Caller holds the PCB lock. */
     @com.google.errorprone.annotations.concurrent.GuardedBy("inp.lock")
     static IpOutOpts outOpts(InPcb inp) {
-        int so = inp.soOptions();
-        IpMoptions mo = inp.moptions();
-        return new IpOutOpts(inp.ttl(), inp.tos(), false,
-                mo == null ? null : mo.multicastIfp(),
-                mo == null ? InPcb.DEFAULT_MULTICAST_TTL : mo.ttl(),
-                mo == null || mo.loop(),
-                (so & SocketConst.SO_DONTROUTE) != 0,
-                (so & SocketConst.SO_BROADCAST) != 0);
+        return inp.outOpts();
     }
 
     // ------------------------------------------------------------------ input
@@ -381,18 +374,14 @@ public final class Udp implements Protosw {
             stats.nosum.inc();
         }
         Rcv r = new Rcv(src, UdpHdr.sport(b, u), dst, UdpHdr.dport(b, u), hlen, m.rcvifIndex(), b[o + 8] & 0xff);
-        int et = Epoch.NET.enter();
-        try {
-            Ifnet ifp = ifnets.byIndex(r.ifIndex());
-            boolean bcast = dst.isMulticast() || (m.flags() & (Mbuf.M_BCAST | Mbuf.M_MCAST)) != 0
-                    || (ifp != null && addrs.isBroadcast(dst, ifp));
-            if (bcast) {
-                inputMulti(m, r);
-            } else {
-                inputUnicast(m, r);
-            }
-        } finally {
-            Epoch.NET.exit(et);
+        Epoch.NET.assertInEpoch(); // ip_input's
+        Ifnet ifp = ifnets.byIndex(r.ifIndex());
+        boolean bcast = dst.isMulticast() || (m.flags() & (Mbuf.M_BCAST | Mbuf.M_MCAST)) != 0
+                || (ifp != null && addrs.isBroadcast(dst, ifp));
+        if (bcast) {
+            inputMulti(m, r);
+        } else {
+            inputUnicast(m, r);
         }
     }
 

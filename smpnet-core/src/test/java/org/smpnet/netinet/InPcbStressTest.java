@@ -58,7 +58,7 @@ class InPcbStressTest {
                 while (System.nanoTime() < deadline && failure.get() == null) {
                     int lport = 20000 + r.nextInt(32);
                     int fport = 1 + r.nextInt(8);
-                    InPcb p = info.lookupLocked(PEER, fport, InPcbTestSupport.A1, lport, true);
+                    InPcb p = InPcbTestSupport.lookupLocked(info, PEER, fport, InPcbTestSupport.A1, lport, true);
                     if (p == null) {
                         continue;
                     }
@@ -100,7 +100,7 @@ class InPcbStressTest {
         assertThat(churn.get()).isPositive();
         assertThat(info.count()).isZero();
         for (int port = 20000; port < 20032; port++) {
-            assertThat(info.lookupLocked(PEER, 1, InPcbTestSupport.A1, port, true)).isNull();
+            assertThat(InPcbTestSupport.lookupLocked(info, PEER, 1, InPcbTestSupport.A1, port, true)).isNull();
         }
     }
 

@@ -121,7 +121,7 @@ class InPcbTest {
         assertThat(info.lookup(f, 1, A1, 53, true)).isSameAs(wildAny);
         assertThat(info.lookup(f, 1, A1, 53, false)).isNull();
 
-        InPcb locked = info.lookupLocked(f, 9999, A1, local.port(), false);
+        InPcb locked = InPcbTestSupport.lookupLocked(info, f, 9999, A1, local.port(), false);
         assertThat(locked).isSameAs(c);
         assertThat(locked.lock.isHeldByCurrentThread()).isTrue();
         locked.lock.unlock();

@@ -40,4 +40,14 @@ final class InPcbTestSupport {
     static InPcbInfo info(String name, int hashSize) {
         return new InPcbInfo(name, hashSize, new FixedAddrs(), new InPcbPortRange(new Sysctl()), 64);
     }
+
+    /** {@link InPcbInfo#lookupLocked} as protocol input calls it: inside a net-epoch section. */
+    static InPcb lookupLocked(InPcbInfo info, InAddr faddr, int fport, InAddr laddr, int lport, boolean wildcard) {
+        int et = org.smpnet.kern.Epoch.NET.enter();
+        try {
+            return info.lookupLocked(faddr, fport, laddr, lport, wildcard);
+        } finally {
+            org.smpnet.kern.Epoch.NET.exit(et);
+        }
+    }
 }

@@ -169,10 +169,15 @@ final class InetFuzzStack implements AutoCloseable {
         assertThat(m).as("mbuf for a %d-byte packet", pkt.length).isNotNull();
         m.setFlags(m.flags() | mflags);
         m.setRcvifIndex(ifp.index());
-        switch (layer) {
-            case ETHER -> ifp.input(m);
-            case IP -> inet.ip().netisrInput(m);
-            case ARP -> inet.arp().netisrInput(m);
+        int et = org.smpnet.kern.Epoch.NET.enter(); // as netisr calls its handlers
+        try {
+            switch (layer) {
+                case ETHER -> ifp.input(m);
+                case IP -> inet.ip().netisrInput(m);
+                case ARP -> inet.arp().netisrInput(m);
+            }
+        } finally {
+            org.smpnet.kern.Epoch.NET.exit(et);
         }
         if (sent.get() != sentBefore || inet.reass().fragsHeld() > heldBefore || arpLearned(layer, pkt)) {
             return; // it took effect: an answer went out, reassembly holds it, or ARP learnt its sender
