@@ -31,7 +31,8 @@ import org.smpnet.socket.Ucred;
  * same run. The figure is datagrams received per second, all flows together; the ratio uses the better of
  * the two Linux runs.
  *
- * <p>Usage (through {@code scripts/bench-udp}): {@code UdpPacketRate [SECONDS] [WARMUP]}; the system property
+ * <p>Usage (through {@code scripts/bench-udp}): {@code UdpPacketRate [SECONDS] [WARMUP] [FLOWS,...]} (flows
+ * default 1,2); the system property
  * {@code smpnet.udpbench.harness} names the C harness (without it only smpnet is measured).
  */
 public final class UdpPacketRate {
@@ -52,7 +53,8 @@ public final class UdpPacketRate {
         double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 5;
         double warmup = args.length > 1 ? Double.parseDouble(args[1]) : 2;
         String harness = System.getProperty("smpnet.udpbench.harness");
-        int[] flows = {1, 2};
+        int[] flows = args.length > 2 ? java.util.Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray()
+                : new int[] {1, 2};
         double[][] linux = new double[flows.length][2];
         double[] smp = new double[flows.length];
         for (int i = 0; i < flows.length; i++) {
@@ -174,6 +176,8 @@ public final class UdpPacketRate {
             for (Thread t : threads) {
                 t.join();
             }
+            System.out.printf(Locale.ROOT, "smpnet flows=%d drops: socket buffer full %s, epair queues %d%n", flows,
+                    b.sysctl().get("net.inet.udp.stats.fullsock"), e.rxQueueDrops());
             long rxTotal = 0;
             long txTotal = 0;
             for (int f = 0; f < flows; f++) {

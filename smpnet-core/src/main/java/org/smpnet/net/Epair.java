@@ -234,6 +234,18 @@ public final class Epair {
         return bToA;
     }
 
+    /** Packets both sides' receive queues dropped (full or closed). Lock-free. */
+    public long rxQueueDrops() {
+        long n = 0;
+        for (IfQueue q : inA) {
+            n += q.drops.get();
+        }
+        for (IfQueue q : inB) {
+            n += q.drops.get();
+        }
+        return n;
+    }
+
     /** Waits until both directions are empty: pipes delivered and receive queues drained. May sleep. */
     public void quiesce() {
         for (int round = 0; round < 2; round++) { // a delivery may trigger a reply the other way

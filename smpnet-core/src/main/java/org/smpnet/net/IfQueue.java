@@ -9,6 +9,7 @@ import org.smpnet.kern.Giant;
 import org.smpnet.kern.LockClass;
 import org.smpnet.kern.LockKind;
 import org.smpnet.kern.Mtx;
+import org.smpnet.kern.Witness;
 
 /**
  * A bounded packet queue drained by its own thread: a driver's receive ring and its interrupt thread
@@ -17,6 +18,13 @@ import org.smpnet.kern.Mtx;
  * packet to the consumer in order with no lock held, under Giant when the driver is not MPSAFE (R-IF-5).
  * Producers signal only when the ithread sleeps, so a busy ithread costs them no wake-up.
  *
+ * <p>Busy polling (Linux's {@code SO_BUSY_POLL}/{@code net.core.busy_read}): a reader about to sleep on a
+ * socket fed by this queue may {@linkplain #busyPoll poll} it meanwhile and run the input itself, as a
+ * drainer like any other. While someone polls, producers neither wake the ithread nor claim the queue for
+ * their own {@link DeferredInput} unless the queue grows past {@link #POLL_BACKLOG}: the receive work moves
+ * to the reader's CPU and the sender's thread only sends. The last poller to leave wakes the ithread if
+ * packets are left, so none is stranded.
+ *
  * <p>Locking key: {@code queue}, {@code closed}, {@code busy} and {@code sleeping} are guarded by
  * {@link #lock} (class "ifq", the innermost lock of the declared order). {@code batch} belongs to the
  * drainer, the one thread that set {@code busy}: the ithread, or a sender serving its
@@ -24,6 +32,8 @@ import org.smpnet.kern.Mtx;
  */
 public final class IfQueue {
     private static final LockClass IFQ = LockClass.of("ifq", LockKind.MUTEX, false);
+    /** Queued packets beyond which a producer serves the queue itself although a reader polls it. */
+    static final int POLL_BACKLOG = 64;
 
     private final String name;
     private final int limit;
@@ -38,6 +48,12 @@ public final class IfQueue {
     @GuardedBy("lock") private boolean busy;
     @GuardedBy("lock") private Thread drainer; // the thread that set busy
     @GuardedBy("lock") private boolean sleeping;
+    /** Threads waiting in {@link #drain}: a drainer ending its batch signals only when there are some. */
+    @GuardedBy("lock") private int drainWaiters;
+    /** Readers busy-polling this queue now. */
+    @GuardedBy("lock") private int pollers;
+    /** {@code queue.size()}, published for pollers' lock-free look. */
+    private volatile int queuedHint;
     private ArrayDeque<Mbuf> batch = new ArrayDeque<>(); // the drainer's (busy set by it): swapped with queue under lock
     private final Thread ithread;
 
@@ -73,7 +89,12 @@ public final class IfQueue {
                 return false;
             }
             queue.add(m);
+            int n = queue.size();
+            queuedHint = n;
             enqueued.inc();
+            if (pollers > 0 && n <= POLL_BACKLOG) {
+                return true; // a busy poller takes it
+            }
             if (sleeping && !busy && !DeferredInput.claim(this)) {
                 nonEmpty.signal();
             }
@@ -102,6 +123,7 @@ public final class IfQueue {
                 drops.inc();
                 m.freem();
             }
+            queuedHint = 0;
             if (drainer == Thread.currentThread()) { // the Error came out of this thread's batch
                 while ((m = batch.poll()) != null) {
                     drops.inc();
@@ -195,6 +217,105 @@ public final class IfQueue {
         }
     }
 
+    /**
+     * Starts a busy-poll episode of the calling reader (see the class comment); pair with
+     * {@link #pollerExit()}. Returns false, and the caller must not poll, when the queue is closed or
+     * the stack runs under Giant ({@code net.mpsafenet=0}: the ithreads do all input).
+     */
+    public boolean pollerEnter() {
+        if (!Giant.mpsafenet()) {
+            return false;
+        }
+        Witness.assertUnowned(); // the polls run protocol input in this thread
+        lock.lock();
+        try {
+            if (closed) {
+                return false;
+            }
+            pollers++;
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Ends a busy-poll episode. The last poller to leave delivers what producers left for it (a few
+     * batches at most, in the calling thread) and wakes the ithread for anything beyond that, so no
+     * packet waits for a poller that is gone. The caller holds no lock; may run protocol input.
+     */
+    public void pollerExit() {
+        lock.lock();
+        try {
+            if (--pollers > 0 || queue.isEmpty() || busy || closed) {
+                return;
+            }
+            takeBatchLocked();
+        } finally {
+            lock.unlock();
+        }
+        for (int round = 0; ; round++) {
+            try {
+                deliverBatch();
+            } catch (Error e) {
+                abandonBatch();
+                throw e;
+            }
+            lock.lock();
+            try {
+                endBatchLocked();
+                if (busy || queue.isEmpty() || closed) {
+                    return;
+                }
+                if (round == 3 || pollers > 0) { // enough: the ithread (or the new poller) takes the rest
+                    if (pollers == 0 && sleeping) {
+                        nonEmpty.signal();
+                    }
+                    return;
+                }
+                takeBatchLocked();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /**
+     * One busy poll, between {@link #pollerEnter()} and {@link #pollerExit()}: if packets wait and nobody
+     * is delivering, takes them and runs their input in the calling thread. Returns whether it delivered
+     * any. The caller holds no lock; may run protocol input (and so wake other threads); does not sleep.
+     */
+    public boolean busyPoll() {
+        if (queuedHint == 0) {
+            return false;
+        }
+        lock.lock();
+        try {
+            if (busy || queue.isEmpty() || closed) {
+                return false;
+            }
+            takeBatchLocked();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            deliverBatch();
+        } catch (Error e) {
+            abandonBatch();
+            throw e;
+        }
+        lock.lock();
+        try {
+            endBatchLocked();
+            if (!queue.isEmpty() && pollers == 0 && sleeping) {
+                nonEmpty.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
+        return true;
+    }
+
     /** Wakes the ithread if packets wait and nobody is delivering (a claim that will not be served). */
     void wakeIthread() {
         lock.lock();
@@ -213,6 +334,7 @@ public final class IfQueue {
         ArrayDeque<Mbuf> full = queue;
         queue = batch;
         batch = full;
+        queuedHint = 0;
         busy = true;
         drainer = Thread.currentThread();
     }
@@ -222,7 +344,7 @@ public final class IfQueue {
     private void endBatchLocked() {
         busy = false;
         drainer = null;
-        if (queue.isEmpty()) {
+        if (queue.isEmpty() && drainWaiters > 0) {
             idle.signalAll();
         }
     }
@@ -233,6 +355,7 @@ public final class IfQueue {
         try {
             Mbuf m;
             while ((m = batch.poll()) != null) {
+                m.rxQueue = this;
                 if (closedHint) { // closed while this batch was out: drop the rest, as close() drops the queue
                     drops.inc();
                     m.freem();
@@ -255,7 +378,12 @@ public final class IfQueue {
         lock.lock();
         try {
             while (!queue.isEmpty() || busy) {
-                idle.awaitUninterruptibly();
+                drainWaiters++;
+                try {
+                    idle.awaitUninterruptibly();
+                } finally {
+                    drainWaiters--;
+                }
             }
         } finally {
             lock.unlock();
@@ -273,6 +401,7 @@ public final class IfQueue {
                 drops.inc();
                 m.freem();
             }
+            queuedHint = 0;
             nonEmpty.signalAll();
         } finally {
             lock.unlock();

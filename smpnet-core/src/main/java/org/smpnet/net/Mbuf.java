@@ -91,6 +91,8 @@ public final class Mbuf {
 
     int pktLen;
     int rcvifIndex;
+    /** The receive queue the packet came in through (Linux's {@code napi_id}), or null; see {@link #rxQueue()}. */
+    IfQueue rxQueue;
     int flowid;
     int hashType;
     int csumFlags;
@@ -180,6 +182,7 @@ public final class Mbuf {
     private void initPkthdr() {
         pktLen = 0;
         rcvifIndex = 0;
+        rxQueue = null;
         flowid = 0;
         hashType = M_HASHTYPE_NONE;
         csumFlags = 0;
@@ -437,6 +440,15 @@ public final class Mbuf {
         rcvifIndex = index;
     }
 
+    /**
+     * The driver receive queue that delivered this packet, or null: a socket that receives it remembers
+     * the queue, so a reader waiting for more can poll that queue itself ({@link IfQueue#busyPoll}).
+     */
+    public IfQueue rxQueue() {
+        checkPkthdr();
+        return rxQueue;
+    }
+
     public int flowid() {
         checkPkthdr();
         return flowid;
@@ -520,6 +532,7 @@ public final class Mbuf {
         flags = (flags & ~M_COPYFLAGS) | (from.flags & M_COPYFLAGS);
         pktLen = from.pktLen;
         rcvifIndex = from.rcvifIndex;
+        rxQueue = from.rxQueue;
         flowid = from.flowid;
         hashType = from.hashType;
         csumFlags = from.csumFlags;
@@ -542,6 +555,7 @@ public final class Mbuf {
         flags = (flags & ~M_COPYFLAGS) | (from.flags & M_COPYFLAGS);
         pktLen = from.pktLen;
         rcvifIndex = from.rcvifIndex;
+        rxQueue = from.rxQueue;
         flowid = from.flowid;
         hashType = from.hashType;
         csumFlags = from.csumFlags;
@@ -1035,6 +1049,7 @@ public final class Mbuf {
         }
         if (hdr) {
             n.rcvifIndex = rcvifIndex;
+            n.rxQueue = rxQueue;
             n.flowid = flowid;
             n.hashType = hashType;
             n.flags |= flags & (M_BCAST | M_MCAST);

@@ -36,6 +36,8 @@ public final class Domains {
     final Counter sbDropRecords = new Counter();
     /** Lingering closes that ran out of time / that did not linger because the socket was non-blocking. */
     final Counter lingerTimeouts = new Counter();
+    /** Busy polls by waiting datagram readers that delivered packets ({@code kern.ipc.busy_polls}). */
+    final Counter busyPolls = new Counter();
     final Counter lingerNbio = new Counter();
 
     /** A registry with the UNIX domain and no sysctl nodes (tests). */
@@ -54,6 +56,7 @@ public final class Domains {
             sysctl.addCounter("kern.ipc.sbdrop_bytes", "Bytes discarded from socket buffers", sbDropBytes);
             sysctl.addCounter("kern.ipc.sbdrop_records", "Records discarded from socket buffers", sbDropRecords);
             sysctl.addCounter("kern.ipc.linger_timeouts", "Closes whose SO_LINGER time ran out", lingerTimeouts);
+            sysctl.addCounter("kern.ipc.busy_polls", "Busy polls of a driver queue by waiting readers that delivered packets", busyPolls);
             sysctl.addCounter("kern.ipc.linger_nbio", "SO_LINGER closes of non-blocking sockets that did not wait", lingerNbio);
         }
     }

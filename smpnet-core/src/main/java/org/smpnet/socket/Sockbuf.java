@@ -12,6 +12,7 @@ import org.smpnet.kern.Mtx;
 import org.smpnet.kern.Sx;
 import org.smpnet.kern.UmaZone;
 import org.smpnet.kern.Witness;
+import org.smpnet.net.IfQueue;
 import org.smpnet.net.Mbuf;
 import org.smpnet.net.Sockaddr;
 
@@ -79,6 +80,11 @@ public final class Sockbuf {
     @GuardedBy("mtx") private long wakeups;
     /** A copy of {@code wakeups} for {@link #spinForWakeup}, written under the mutex, read without it. */
     private volatile long wakeupsSeen;
+    /**
+     * The driver queue the last datagram appended came through (Linux's {@code sk_napi_id}), or null: the
+     * queue a reader waiting here busy-polls. Written under the mutex, read by the waiting reader without it.
+     */
+    private volatile IfQueue pollQueue;
 
     Sockbuf(Socket so, boolean receive) {
         this.so = so;
@@ -282,6 +288,10 @@ public final class Sockbuf {
         long need = (long) lengthOf(m) + sockaddrSpace(from) + Cmsg.spaceOf(control);
         if (need > sbspace()) {
             return false;
+        }
+        IfQueue q = m.rxQueue();
+        if (q != pollQueue) {
+            pollQueue = q;
         }
         Record r = new Record(from, control, true);
         link(r);
@@ -574,10 +584,19 @@ public final class Sockbuf {
      */
     @GuardedBy("mtx")
     void sbwait(long deadline) throws ErrnoException {
+        sbwait(deadline, false);
+    }
+
+    /**
+     * {@link #sbwait}; with {@code busyPoll}, the caller holds no lock but this mutex (a datagram reader
+     * without the I/O sx), so the spin may run protocol input: it polls the socket's driver queue.
+     */
+    @GuardedBy("mtx")
+    void sbwait(long deadline, boolean busyPoll) throws ErrnoException {
         mtx.assertOwned();
         Witness.checkSleep("sbwait on " + mtx.name(), mtx);
         long seen = wakeups;
-        if (SPIN_NANOS > 0 && spinForWakeup(seen, deadline)) {
+        if (SPIN_NANOS > 0 && spinForWakeup(seen, deadline, busyPoll)) {
             return;
         }
         try {
@@ -606,8 +625,10 @@ public final class Sockbuf {
      * wakeup came meanwhile (the mutex is held again either way).
      */
     @GuardedBy("mtx")
-    private boolean spinForWakeup(long seen, long deadline) {
+    private boolean spinForWakeup(long seen, long deadline, boolean poll) {
         mtx.unlock();
+        IfQueue q = poll && BUSY_POLL ? pollQueue : null;
+        boolean polling = q != null && q.pollerEnter();
         try {
             long start = System.nanoTime();
             long end = start + SPIN_NANOS;
@@ -615,6 +636,9 @@ public final class Sockbuf {
                 end = deadline;
             }
             for (int i = 1; ; i++) {
+                if (polling && q.busyPoll()) {
+                    so.domains.busyPolls.inc();
+                }
                 if (wakeupsSeen != seen) {
                     break;
                 }
@@ -624,11 +648,23 @@ public final class Sockbuf {
                 }
             }
         } finally {
-            mtx.lock();
+            try {
+                if (polling) {
+                    q.pollerExit();
+                }
+            } finally {
+                mtx.lock();
+            }
         }
         // Decided under the mutex: a wakeup between the last look and the relock must not be slept through.
         return wakeups != seen;
     }
+
+    /**
+     * Whether a datagram reader spinning in {@link #sbwait} busy-polls the driver queue its socket is fed
+     * from (tunable {@code smpnet.busy_poll}, default on; Linux's {@code net.core.busy_read}).
+     */
+    static final boolean BUSY_POLL = !"0".equals(System.getProperty("smpnet.busy_poll", "1"));
 
     /** How long {@link #sbwait} spins before it sleeps. */
     static final long SPIN_NANOS = Runtime.getRuntime().availableProcessors() < 2 ? 0

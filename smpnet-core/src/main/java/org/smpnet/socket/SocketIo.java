@@ -248,22 +248,25 @@ public final class SocketIo {
         boolean dontwait = (flags & MSG_DONTWAIT) != 0 || (so.state() & Socket.SS_NBIO) != 0;
         Sockbuf sb = so.rcv;
         if (atomicDgram(so)) {
-            return receiveRecord(so, msg, flags, dontwait); // the record is taken whole under the mutex
+            return receiveRecord(so, msg, flags, dontwait, true); // the record is taken whole under the mutex
         }
         sb.sblock(dontwait);
         try {
             return so.type() == SocketConst.SOCK_STREAM
                     ? receiveStream(so, msg, flags, dontwait)
-                    : receiveRecord(so, msg, flags, dontwait);
+                    : receiveRecord(so, msg, flags, dontwait, false);
         } finally {
             sb.sbunlock();
         }
     }
 
-    /** Waits until the first record is there; returns false at EOF. Caller holds so.rcv.mtx. */
+    /**
+     * Waits until the first record is there; returns false at EOF. Caller holds so.rcv.mtx, and with
+     * {@code busyPoll} no other lock (then the wait may busy-poll the socket's driver queue).
+     */
     @GuardedBy("so.rcv.mtx")
-    private static boolean awaitRecord(Socket so, int len, boolean dontwait, long deadline, int want)
-            throws ErrnoException {
+    private static boolean awaitRecord(Socket so, int len, boolean dontwait, long deadline, int want,
+            boolean busyPoll) throws ErrnoException {
         while (true) {
             int state = so.stateLocked();
             if ((state & Socket.SS_NOFDREF) != 0) {
@@ -296,7 +299,7 @@ public final class SocketIo {
                 throw new ErrnoException(Errno.EAGAIN, "no data");
             }
             try {
-                so.rcv.sbwait(deadline);
+                so.rcv.sbwait(deadline, busyPoll);
             } catch (ErrnoException timedOut) {
                 if (so.rcv.first() != null && timedOut.errno() == Errno.EAGAIN) {
                     return true;
@@ -306,14 +309,15 @@ public final class SocketIo {
         }
     }
 
-    private static int receiveRecord(Socket so, Msghdr msg, int flags, boolean dontwait)
+    /** One record; {@code noIoLock}: the caller holds no lock (no sblock), so waiting may busy-poll. */
+    private static int receiveRecord(Socket so, Msghdr msg, int flags, boolean dontwait, boolean noIoLock)
             throws ErrnoException {
         boolean peek = (flags & MSG_PEEK) != 0;
         int n;
         List<Cmsg> control = null;
         so.rcv.mtx.lock();
         try {
-            if (!awaitRecord(so, msg.len, dontwait, so.rcv.deadline(), 0)) {
+            if (!awaitRecord(so, msg.len, dontwait, so.rcv.deadline(), 0, noIoLock)) {
                 return 0;
             }
             Sockbuf.Record r = so.rcv.first();
@@ -361,7 +365,7 @@ public final class SocketIo {
                     int want = waitall ? Math.min(resid, so.rcv.hiwat()) : Math.min(resid, so.rcv.lowat());
                     boolean have;
                     try {
-                        have = awaitRecord(so, resid, dontwait || copied > 0 && !waitall, deadline, want);
+                        have = awaitRecord(so, resid, dontwait || copied > 0 && !waitall, deadline, want, false);
                     } catch (ErrnoException e) {
                         if (copied > 0) {
                             return copied;

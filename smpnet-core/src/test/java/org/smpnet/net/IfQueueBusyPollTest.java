@@ -1,0 +1,199 @@
+package org.smpnet.net;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.smpnet.net.NetTestSupport.mbuf;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.smpnet.kern.Giant;
+
+/** Busy polling of a driver queue by waiting readers ({@link IfQueue#busyPoll}). */
+class IfQueueBusyPollTest {
+    private static final long STRESS_MILLIS = Long.getLong("smpnet.stress.millis", 1500);
+
+    private static Mbuf packet(int sender, int seq) {
+        return mbuf(NetTestSupport.seqPayload(sender, seq, 16));
+    }
+
+    private static void awaitSleeping(IfQueue q) throws InterruptedException {
+        while (!q.ithreadSleeping()) {
+            Thread.sleep(1);
+        }
+    }
+
+    @Test
+    @DisplayName("R-ISR-1: while a reader polls, producers leave packets to it; it runs their input in its own thread")
+    void pollerTakesWhatProducersQueue() throws Exception {
+        NetTestSupport.inGiantMode(true, () -> {
+            List<String> threads = new ArrayList<>();
+            IfQueue q = new IfQueue("bptest", 64, IfQueueBusyPollTest.class, m -> {
+                synchronized (threads) {
+                    threads.add(Thread.currentThread().getName());
+                }
+                m.freem();
+            });
+            try {
+                awaitSleeping(q);
+                assertThat(q.pollerEnter()).isTrue();
+                boolean in = DeferredInput.enter(); // a sending thread's section does not claim a polled queue
+                for (int i = 0; i < 3; i++) {
+                    assertThat(q.enqueue(packet(0, i))).isTrue();
+                }
+                DeferredInput.exit(in);
+                assertThat(q.busyPoll()).isTrue();
+                assertThat(q.busyPoll()).as("nothing left").isFalse();
+                q.pollerExit();
+                synchronized (threads) {
+                    assertThat(threads).containsOnly(Thread.currentThread().getName()).hasSize(3);
+                }
+            } finally {
+                q.close();
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("R-ISR-1: the last poller to leave delivers what it was left; nothing waits for a gone poller")
+    void lastPollerLeavingDrains() throws Exception {
+        NetTestSupport.inGiantMode(true, () -> {
+            AtomicLong got = new AtomicLong();
+            IfQueue q = new IfQueue("bptest2", 64, IfQueueBusyPollTest.class, m -> {
+                got.incrementAndGet();
+                m.freem();
+            });
+            try {
+                awaitSleeping(q);
+                assertThat(q.pollerEnter()).isTrue();
+                for (int i = 0; i < 5; i++) {
+                    q.enqueue(packet(0, i));
+                }
+                q.pollerExit();
+                q.drain();
+                assertThat(got.get()).isEqualTo(5);
+                assertThat(q.delivered.get()).isEqualTo(5);
+            } finally {
+                q.close();
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("R-GIANT-1: with net.mpsafenet=0 nobody polls: the ithreads do all input under Giant")
+    void noPollingUnderGiant() throws Exception {
+        NetTestSupport.inGiantMode(false, () -> {
+            IfQueue q = new IfQueue("bptest3", 64, IfQueueBusyPollTest.class, Mbuf::freem);
+            try {
+                assertThat(Giant.mpsafenet()).isFalse();
+                assertThat(q.pollerEnter()).isFalse();
+            } finally {
+                q.close();
+            }
+        });
+    }
+
+    @ParameterizedTest(name = "net.mpsafenet={0}")
+    @ValueSource(booleans = {true, false})
+    @DisplayName("R-ISR-1: producers, pollers coming and going, senders' sections and the ithread: every packet once, in order")
+    void pollersProducersAndIthreadRace(boolean mpsafenet) throws Exception {
+        NetTestSupport.inGiantMode(mpsafenet, () -> {
+            int senders = 3;
+            ConcurrentHashMap<Integer, Integer> last = new ConcurrentHashMap<>();
+            AtomicLong outOfOrder = new AtomicLong();
+            AtomicLong got = new AtomicLong();
+            IfQueue q = new IfQueue("bpstress", 1 << 16, IfQueueBusyPollTest.class, m -> {
+                int sender = NetTestSupport.intAt(m, 0);
+                int seq = NetTestSupport.intAt(m, 4);
+                Integer prev = last.put(sender, seq);
+                if (prev != null && prev >= seq) {
+                    outOfOrder.incrementAndGet();
+                }
+                got.incrementAndGet();
+                m.freem();
+            });
+            long[] sent = new long[senders];
+            long[] refused = new long[senders];
+            AtomicLong polled = new AtomicLong();
+            CountDownLatch go = new CountDownLatch(1);
+            List<Thread> ts = new ArrayList<>();
+            long end = System.nanoTime() + STRESS_MILLIS * 1_000_000L;
+            for (int s = 0; s < senders; s++) {
+                int id = s;
+                ts.add(Thread.ofPlatform().name("bpsender" + s).start(() -> {
+                    try {
+                        go.await();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    int seq = 0;
+                    while (System.nanoTime() < end) {
+                        boolean in = id != 0 && DeferredInput.enter();
+                        try {
+                            for (int k = 0; k < 8; k++) {
+                                if (q.enqueue(packet(id, seq++))) {
+                                    sent[id]++;
+                                } else {
+                                    refused[id]++;
+                                }
+                            }
+                        } finally {
+                            DeferredInput.exit(in);
+                        }
+                    }
+                }));
+            }
+            for (int p = 0; p < 2; p++) {
+                ts.add(Thread.ofPlatform().name("bppoller" + p).start(() -> {
+                    try {
+                        go.await();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    while (System.nanoTime() < end) {
+                        if (!q.pollerEnter()) {
+                            Thread.onSpinWait();
+                            continue;
+                        }
+                        try {
+                            for (int i = 0; i < 50; i++) {
+                                if (q.busyPoll()) {
+                                    polled.incrementAndGet();
+                                }
+                            }
+                        } finally {
+                            q.pollerExit();
+                        }
+                    }
+                }));
+            }
+            go.countDown();
+            for (Thread t : ts) {
+                t.join();
+            }
+            q.drain();
+            long total = 0;
+            long drops = 0;
+            for (int s = 0; s < senders; s++) {
+                total += sent[s];
+                drops += refused[s];
+            }
+            q.close();
+            assertThat(outOfOrder.get()).as("packets of one sender delivered out of order").isZero();
+            assertThat(got.get()).isEqualTo(total);
+            assertThat(q.delivered.get()).isEqualTo(total);
+            assertThat(q.drops.get()).isEqualTo(drops);
+            assertThat(total).isPositive();
+            if (mpsafenet) {
+                assertThat(polled.get()).as("busy polls that delivered").isPositive();
+            } else {
+                assertThat(polled.get()).isZero();
+            }
+        });
+    }
+}
