@@ -43,7 +43,16 @@ public final class UdpPacketRate {
     private UdpPacketRate() {}
 
     /** One measurement: datagrams received and sent during the window, and its length. */
-    record Result(long received, long sent, double seconds) {
+    record Result(long received, long sent, double seconds, long cpuNanos) {
+        Result(long received, long sent, double seconds) {
+            this(received, sent, seconds, -1);
+        }
+
+        /** Process CPU time per datagram received during the window (all threads), or NaN if not measured. */
+        double cpuNanosPerDatagram() {
+            return cpuNanos < 0 || received == 0 ? Double.NaN : (double) cpuNanos / received;
+        }
+
         double pps() {
             return received / seconds;
         }
@@ -56,27 +65,36 @@ public final class UdpPacketRate {
         int[] flows = args.length > 2 ? java.util.Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray()
                 : new int[] {1, 2};
         double[][] linux = new double[flows.length][2];
+        double[][] linuxCpu = new double[flows.length][2];
         double[] smp = new double[flows.length];
+        double[] smpCpu = new double[flows.length];
         for (int i = 0; i < flows.length; i++) {
-            linux[i][0] = harness == null ? Double.NaN : linux(harness, flows[i], seconds, warmup).pps();
+            Result l = harness == null ? null : linux(harness, flows[i], seconds, warmup);
+            linux[i][0] = l == null ? Double.NaN : l.pps();
+            linuxCpu[i][0] = l == null ? Double.NaN : l.cpuNanosPerDatagram();
         }
         for (int i = 0; i < flows.length; i++) {
             Result r = smpnet(flows[i], seconds, warmup);
             smp[i] = r.pps();
-            System.out.printf(Locale.ROOT, "smpnet flows=%d received=%d sent=%d seconds=%.3f pps=%.0f%n",
-                    flows[i], r.received(), r.sent(), r.seconds(), r.pps());
+            smpCpu[i] = r.cpuNanosPerDatagram();
+            System.out.printf(Locale.ROOT, "smpnet flows=%d received=%d sent=%d seconds=%.3f pps=%.0f cpu=%.0fns/datagram%n",
+                    flows[i], r.received(), r.sent(), r.seconds(), r.pps(), r.cpuNanosPerDatagram());
         }
         for (int i = 0; i < flows.length; i++) {
-            linux[i][1] = harness == null ? Double.NaN : linux(harness, flows[i], seconds, warmup).pps();
+            Result l = harness == null ? null : linux(harness, flows[i], seconds, warmup);
+            linux[i][1] = l == null ? Double.NaN : l.pps();
+            linuxCpu[i][1] = l == null ? Double.NaN : l.cpuNanosPerDatagram();
         }
         System.out.println();
-        System.out.println("| flows | Linux loopback pps (before / after) | smpnet epair pps | smpnet/Linux | goal >= 10x |");
-        System.out.println("|---|---|---|---|---|");
+        System.out.println("| flows | Linux loopback pps (before / after) | smpnet epair pps | smpnet/Linux | goal >= 10x "
+                + "| CPU ns/datagram Linux (before / after) | CPU ns/datagram smpnet |");
+        System.out.println("|---|---|---|---|---|---|---|");
         for (int i = 0; i < flows.length; i++) {
             double best = Math.max(linux[i][0], linux[i][1]);
             double ratio = smp[i] / best;
-            System.out.printf(Locale.ROOT, "| %d | %,.0f / %,.0f | %,.0f | %.2fx | %s |%n", flows[i], linux[i][0],
-                    linux[i][1], smp[i], ratio, Double.isNaN(ratio) ? "n/a" : ratio >= GOAL ? "PASS" : "MISS");
+            System.out.printf(Locale.ROOT, "| %d | %,.0f / %,.0f | %,.0f | %.2fx | %s | %,.0f / %,.0f | %,.0f |%n", flows[i],
+                    linux[i][0], linux[i][1], smp[i], ratio, Double.isNaN(ratio) ? "n/a" : ratio >= GOAL ? "PASS" : "MISS",
+                    linuxCpu[i][0], linuxCpu[i][1], smpCpu[i]);
         }
     }
 
@@ -89,13 +107,13 @@ public final class UdpPacketRate {
         StringBuilder all = new StringBuilder();
         Result r = null;
         try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            Pattern pat = Pattern.compile("seconds=([0-9.]+) received=(\\d+) sent=(\\d+)");
+            Pattern pat = Pattern.compile("seconds=([0-9.]+) received=(\\d+) sent=(\\d+) pps=\\S+ cpu=(\\d+)ns");
             while ((line = in.readLine()) != null) {
                 all.append(line).append('\n');
                 Matcher m = pat.matcher(line);
                 if (m.find()) {
                     r = new Result(Long.parseLong(m.group(2)), Long.parseLong(m.group(3)),
-                            Double.parseDouble(m.group(1)));
+                            Double.parseDouble(m.group(1)), Long.parseLong(m.group(4)) * Long.parseLong(m.group(2)));
                 }
             }
         }
@@ -168,11 +186,15 @@ public final class UdpPacketRate {
             }
             threads.forEach(Thread::start);
             Thread.sleep((long) (warmup * 1000));
+            com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
+                    java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+            long c0 = os.getProcessCpuTime();
             long t0 = System.nanoTime();
             phase.set(1);
             Thread.sleep((long) (seconds * 1000));
             phase.set(2);
             long t1 = System.nanoTime();
+            long c1 = os.getProcessCpuTime();
             for (Thread t : threads) {
                 t.join();
             }
@@ -184,7 +206,7 @@ public final class UdpPacketRate {
                 rxTotal += received[f];
                 txTotal += sent[f];
             }
-            return new Result(rxTotal, txTotal, (t1 - t0) / 1e9);
+            return new Result(rxTotal, txTotal, (t1 - t0) / 1e9, c1 - c0);
         }
     }
 }

@@ -436,6 +436,12 @@ public final class IfQueue {
 
     @Override
     public String toString() {
-        return "IfQueue[" + name + " limit " + limit + "]";
+        lock.lock();
+        try {
+            return "IfQueue[" + name + " limit " + limit + " queued " + queue.size() + (busy ? " busy" : "")
+                    + (pollers > 0 ? " pollers " + pollers : "") + (sleeping ? " ithread sleeping" : "") + "]";
+        } finally {
+            lock.unlock();
+        }
     }
 }
