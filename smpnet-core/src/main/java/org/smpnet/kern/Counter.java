@@ -75,18 +75,22 @@ public final class Counter {
     }
 
     private void addOther(Thread t, long n) {
+        long[] s = stripes;
+        int i = (int) t.threadId() & (STRIPES - 1);
+        int cell = (i + 1) * PAD;
+        if (s != null && OWNER.getVolatile(owners, i) == t) { // the common case once inflated: our own stripe
+            CELL.setOpaque(s, cell, (long) CELL.getOpaque(s, cell) + n);
+            return;
+        }
         Thread bo = baseOwner;
         if ((bo == null || !bo.isAlive()) && BASE_OWNER.compareAndSet(this, bo, t)) {
             CELL.setOpaque(base, BASE_PAD, (long) CELL.getVolatile(base, BASE_PAD) + n);
             return;
         }
-        long[] s = stripes;
         if (s == null) {
             s = inflate();
         }
         Thread[] own = owners;
-        int i = (int) t.threadId() & (STRIPES - 1);
-        int cell = (i + 1) * PAD;
         Thread o = (Thread) OWNER.getVolatile(own, i);
         if (o == t || ((o == null || !o.isAlive()) && OWNER.compareAndSet(own, i, o, t))) {
             // volatile load on a take-over: it must see the dead owner's last store (isAlive synchronised with it)

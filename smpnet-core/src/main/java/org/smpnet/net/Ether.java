@@ -125,14 +125,29 @@ public final class Ether {
      * Consumes {@code m}; a failed prepend is counted and the packet dropped.
      */
     public void output(Ifnet ifp, Mbuf m, MacAddr dst, int type) {
+        Mbuf h = encap(ifp, m, dst, type);
+        if (h != null) {
+            ifp.transmit(h);
+        }
+    }
+
+    /** {@link #output} for a caller in the net epoch (IP and ARP output): no section of its own. */
+    public void outputInEpoch(Ifnet ifp, Mbuf m, MacAddr dst, int type) {
+        Mbuf h = encap(ifp, m, dst, type);
+        if (h != null) {
+            ifp.transmitInEpoch(h);
+        }
+    }
+
+    private Mbuf encap(Ifnet ifp, Mbuf m, MacAddr dst, int type) {
         Mbuf h = m.prepend(EtherView.HEADER_LEN, Mbuf.M_NOWAIT);
         if (h == null) {
             nomem.inc();
             ifp.counter(IfCounter.OQDROPS).inc();
-            return;
+            return null;
         }
         new EtherRepr(dst, MacAddr.read(ifp.lladdrShared(), 0), type)
                 .emit(new EtherView(h.writableData(), h.dataOff()));
-        ifp.transmit(h);
+        return h;
     }
 }

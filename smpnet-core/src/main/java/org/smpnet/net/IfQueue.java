@@ -5,6 +5,7 @@ import java.util.ArrayDeque;
 import java.util.function.Consumer;
 import org.smpnet.kern.Counter;
 import org.smpnet.kern.Cv;
+import org.smpnet.kern.Epoch;
 import org.smpnet.kern.Giant;
 import org.smpnet.kern.LockClass;
 import org.smpnet.kern.LockKind;
@@ -39,6 +40,7 @@ public final class IfQueue {
     private final int limit;
     private final Class<?> driverClass;
     private final Consumer<Mbuf> consumer;
+    private final boolean netEpoch;
     private final Mtx lock;
     private final Cv nonEmpty;
     private final Cv idle;
@@ -50,8 +52,13 @@ public final class IfQueue {
     @GuardedBy("lock") private boolean sleeping;
     /** Threads waiting in {@link #drain}: a drainer ending its batch signals only when there are some. */
     @GuardedBy("lock") private int drainWaiters;
-    /** Readers busy-polling this queue now. */
-    @GuardedBy("lock") private int pollers;
+    /**
+     * Readers busy-polling this queue now. Atomic, not under the lock, so a poller coming or going does
+     * not contend with producers; a producer reads it under the lock after publishing {@code queuedHint},
+     * a leaving poller reads {@code queuedHint} after decrementing it, so at least one of them sees the
+     * other (both are volatile: sequentially consistent) and no packet is left without a drainer.
+     */
+    private final java.util.concurrent.atomic.AtomicInteger pollers = new java.util.concurrent.atomic.AtomicInteger();
     /** {@code queue.size()}, published for pollers' lock-free look. */
     private volatile int queuedHint;
     private ArrayDeque<Mbuf> batch = new ArrayDeque<>(); // the drainer's (busy set by it): swapped with queue under lock
@@ -66,6 +73,15 @@ public final class IfQueue {
      * @param consumer    receives each packet (consumes it); exceptions are counted as drops and the thread goes on
      */
     public IfQueue(String name, int limit, Class<?> driverClass, Consumer<Mbuf> consumer) {
+        this(name, limit, driverClass, consumer, false);
+    }
+
+    /**
+     * @param netEpoch each batch is handed over inside one net-epoch section (entered after Giant), as a
+     *     driver enters it once per interrupt: for consumers such as {@link Ifnet#inputInEpoch}
+     */
+    public IfQueue(String name, int limit, Class<?> driverClass, Consumer<Mbuf> consumer, boolean netEpoch) {
+        this.netEpoch = netEpoch;
         if (limit < 1) {
             throw new IllegalArgumentException("queue limit must be positive, not " + limit);
         }
@@ -92,7 +108,7 @@ public final class IfQueue {
             int n = queue.size();
             queuedHint = n;
             enqueued.inc();
-            if (pollers > 0 && n <= POLL_BACKLOG) {
+            if (n <= POLL_BACKLOG && pollers.get() > 0) {
                 return true; // a busy poller takes it
             }
             if (sleeping && !busy && !DeferredInput.claim(this)) {
@@ -227,16 +243,11 @@ public final class IfQueue {
             return false;
         }
         Witness.assertUnowned(); // the polls run protocol input in this thread
-        lock.lock();
-        try {
-            if (closed) {
-                return false;
-            }
-            pollers++;
-            return true;
-        } finally {
-            lock.unlock();
+        if (closedHint) {
+            return false;
         }
+        pollers.incrementAndGet();
+        return true;
     }
 
     /**
@@ -245,9 +256,12 @@ public final class IfQueue {
      * packet waits for a poller that is gone. The caller holds no lock; may run protocol input.
      */
     public void pollerExit() {
+        if (pollers.decrementAndGet() > 0 || queuedHint == 0) {
+            return; // another poller stays, or nothing waits (a producer from now on sees no poller)
+        }
         lock.lock();
         try {
-            if (--pollers > 0 || queue.isEmpty() || busy || closed) {
+            if (pollers.get() > 0 || queue.isEmpty() || busy || closed) {
                 return;
             }
             takeBatchLocked();
@@ -267,8 +281,8 @@ public final class IfQueue {
                 if (busy || queue.isEmpty() || closed) {
                     return;
                 }
-                if (round == 3 || pollers > 0) { // enough: the ithread (or the new poller) takes the rest
-                    if (pollers == 0 && sleeping) {
+                if (round == 3 || pollers.get() > 0) { // enough: the ithread (or the new poller) takes the rest
+                    if (pollers.get() == 0 && sleeping) {
                         nonEmpty.signal();
                     }
                     return;
@@ -307,7 +321,7 @@ public final class IfQueue {
         lock.lock();
         try {
             endBatchLocked();
-            if (!queue.isEmpty() && pollers == 0 && sleeping) {
+            if (!queue.isEmpty() && pollers.get() == 0 && sleeping) {
                 nonEmpty.signal();
             }
         } finally {
@@ -352,6 +366,7 @@ public final class IfQueue {
     /** Hands the taken batch to the consumer in order; after close, what is left of it is freed (counted). */
     private void deliverBatch() {
         boolean giant = Giant.pickup(driverClass);
+        int et = netEpoch ? Epoch.NET.enter() : 0;
         try {
             Mbuf m;
             while ((m = batch.poll()) != null) {
@@ -369,6 +384,9 @@ public final class IfQueue {
                 }
             }
         } finally {
+            if (netEpoch) {
+                Epoch.NET.exit(et);
+            }
             Giant.drop(giant);
         }
     }
@@ -439,7 +457,7 @@ public final class IfQueue {
         lock.lock();
         try {
             return "IfQueue[" + name + " limit " + limit + " queued " + queue.size() + (busy ? " busy" : "")
-                    + (pollers > 0 ? " pollers " + pollers : "") + (sleeping ? " ithread sleeping" : "") + "]";
+                    + (pollers.get() > 0 ? " pollers " + pollers.get() : "") + (sleeping ? " ithread sleeping" : "") + "]";
         } finally {
             lock.unlock();
         }

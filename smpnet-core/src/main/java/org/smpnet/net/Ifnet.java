@@ -456,28 +456,37 @@ public final class Ifnet {
     public void input(Mbuf m) {
         int et = Epoch.NET.enter();
         try {
-            if (state != IfnetState.ATTACHED) {
-                counters.get(IfCounter.IQDROPS).inc();
-                m.freem();
-                return;
-            }
-            counters.get(IfCounter.IPACKETS).inc();
-            counters.get(IfCounter.IBYTES).add(m.pktLen());
-            m.setRcvifIndex(index);
-            PacketTap t = tap.get();
-            if (t != null) {
-                t.tap(this, m, PacketTap.Direction.IN);
-            }
-            IfInput in = input;
-            if (in == null) {
-                counters.get(IfCounter.NOPROTO).inc();
-                m.freem();
-                return;
-            }
-            in.input(this, m);
+            inputInEpoch(m);
         } finally {
             Epoch.NET.exit(et);
         }
+    }
+
+    /**
+     * {@link #input} for a driver already in a net-epoch section (one per batch of received frames, as
+     * drivers enter it once per interrupt).
+     */
+    public void inputInEpoch(Mbuf m) {
+        Epoch.NET.assertInEpoch();
+        if (state != IfnetState.ATTACHED) {
+            counters.get(IfCounter.IQDROPS).inc();
+            m.freem();
+            return;
+        }
+        counters.get(IfCounter.IPACKETS).inc();
+        counters.get(IfCounter.IBYTES).add(m.pktLen());
+        m.setRcvifIndex(index);
+        PacketTap t = tap.get();
+        if (t != null) {
+            t.tap(this, m, PacketTap.Direction.IN);
+        }
+        IfInput in = input;
+        if (in == null) {
+            counters.get(IfCounter.NOPROTO).inc();
+            m.freem();
+            return;
+        }
+        in.input(this, m);
     }
 
     /**
@@ -487,26 +496,32 @@ public final class Ifnet {
     public void transmit(Mbuf m) {
         int et = Epoch.NET.enter();
         try {
-            int f = flagsCopy;
-            if (state != IfnetState.ATTACHED || (f & (IfFlags.UP | IfFlags.RUNNING)) != (IfFlags.UP | IfFlags.RUNNING)) {
-                counters.get(IfCounter.OERRORS).inc();
-                m.freem();
-                return;
-            }
-            counters.get(IfCounter.OPACKETS).inc();
-            counters.get(IfCounter.OBYTES).add(m.pktLen());
-            PacketTap t = tap.get();
-            if (t != null) {
-                t.tap(this, m, PacketTap.Direction.OUT);
-            }
-            boolean giant = Giant.pickup(driver.getClass());
-            try {
-                driver.transmit(this, m);
-            } finally {
-                Giant.drop(giant);
-            }
+            transmitInEpoch(m);
         } finally {
             Epoch.NET.exit(et);
+        }
+    }
+
+    /** {@link #transmit} for a caller already in a net-epoch section (IP output). */
+    public void transmitInEpoch(Mbuf m) {
+        Epoch.NET.assertInEpoch();
+        int f = flagsCopy;
+        if (state != IfnetState.ATTACHED || (f & (IfFlags.UP | IfFlags.RUNNING)) != (IfFlags.UP | IfFlags.RUNNING)) {
+            counters.get(IfCounter.OERRORS).inc();
+            m.freem();
+            return;
+        }
+        counters.get(IfCounter.OPACKETS).inc();
+        counters.get(IfCounter.OBYTES).add(m.pktLen());
+        PacketTap t = tap.get();
+        if (t != null) {
+            t.tap(this, m, PacketTap.Direction.OUT);
+        }
+        boolean giant = Giant.pickup(driver.getClass());
+        try {
+            driver.transmit(this, m);
+        } finally {
+            Giant.drop(giant);
         }
     }
 

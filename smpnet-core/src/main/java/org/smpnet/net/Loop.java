@@ -19,7 +19,7 @@ public final class Loop implements IfDriver {
     private Loop(String name, Netisr netisr) {
         this.netisr = netisr;
         this.ifp = Ifnet.alloc(name, IfType.LOOP, this);
-        this.queue = new IfQueue(name + " rx", QUEUE_LIMIT, Loop.class, ifp::input);
+        this.queue = new IfQueue(name + " rx", QUEUE_LIMIT, Loop.class, ifp::inputInEpoch, true);
         ifp.setInput(this::input);
         ifp.setMtu(16384);
         ifp.setFlags(IfFlags.LOOPBACK | IfFlags.MULTICAST, 0);

@@ -131,7 +131,8 @@ public final class Arp implements IfnetListener {
     }
 
     private ConcurrentHashMap<InAddr, Llentry> table(Ifnet ifp) {
-        return tables.computeIfAbsent(ifp, i -> new ConcurrentHashMap<>());
+        ConcurrentHashMap<InAddr, Llentry> t = tables.get(ifp); // computeIfAbsent would lock a bin on some paths
+        return t != null ? t : tables.computeIfAbsent(ifp, i -> new ConcurrentHashMap<>());
     }
 
     private Llentry newEntry(Ifnet ifp, InAddr a) {
@@ -349,7 +350,7 @@ public final class Arp implements IfnetListener {
             e.lock.unlock();
         }
         for (Mbuf m : flush) {
-            inet.ether().output(ifp, m, mac, EtherRepr.ETHERTYPE_IP);
+            inet.ether().outputInEpoch(ifp, m, mac, EtherRepr.ETHERTYPE_IP);
         }
     }
 

@@ -478,7 +478,7 @@ public final class Ip {
                 return; // queued until ARP answers
             }
         }
-        inet.ether().output(ifp, m, mac, EtherRepr.ETHERTYPE_IP);
+        inet.ether().outputInEpoch(ifp, m, mac, EtherRepr.ETHERTYPE_IP);
     }
 
     /** {@code ETHER_MAP_IP_MULTICAST}: 01:00:5e and the low 23 bits of the group. */
