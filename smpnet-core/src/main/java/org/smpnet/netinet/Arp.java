@@ -332,25 +332,36 @@ public final class Arp implements IfnetListener {
             }
             e = t.computeIfAbsent(ip, a -> newEntry(ifp, a));
         }
+        // Held packets leave before any later one: while they are sent (outside the lock) the entry stays
+        // INCOMPLETE, so a concurrent resolve holds its packet too and the next round here sends it; only
+        // an empty hold queue makes the entry REACHABLE and publishes fastMac.
         List<Mbuf> flush = new ArrayList<>();
-        e.lock.lock();
-        try {
-            if (e.deleted) {
-                return;
+        while (true) {
+            e.lock.lock();
+            try {
+                if (e.deleted) {
+                    break; // the delete freed (and counted) what was held
+                }
+                e.mac = mac;
+                if (!e.hold.isEmpty()) {
+                    flush.addAll(e.hold);
+                    e.hold.clear();
+                    e.asked = 1; // resolved: resolve must not ask again while we flush
+                } else {
+                    e.state = Llentry.State.REACHABLE;
+                    e.asked = 0;
+                    Llentry ent = e;
+                    e.timer.reset(Duration.ofSeconds(maxAge.get()), () -> timer(ent));
+                    e.fastMac = mac; // publish last: readers of fastMac see a complete entry
+                    break;
+                }
+            } finally {
+                e.lock.unlock();
             }
-            e.mac = mac;
-            e.state = Llentry.State.REACHABLE;
-            e.asked = 0;
-            flush.addAll(e.hold);
-            e.hold.clear();
-            Llentry ent = e;
-            e.timer.reset(Duration.ofSeconds(maxAge.get()), () -> timer(ent));
-            e.fastMac = mac; // publish last: readers of fastMac see a complete entry
-        } finally {
-            e.lock.unlock();
-        }
-        for (Mbuf m : flush) {
-            inet.ether().outputInEpoch(ifp, m, mac, EtherRepr.ETHERTYPE_IP);
+            for (Mbuf m : flush) {
+                inet.ether().outputInEpoch(ifp, m, mac, EtherRepr.ETHERTYPE_IP);
+            }
+            flush.clear();
         }
     }
 

@@ -8,6 +8,7 @@ import static org.smpnet.netinet.InetTestSupport.ip;
 import static org.smpnet.netinet.InetTestSupport.mbuf;
 
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -71,6 +72,31 @@ class ArpTest {
         assertThat(as.txgratuitous.get()).isEqualTo(1);
         assertThat(a.inet().arp().entries(e.a())).extracting(Llentry.Snapshot::toString)
                 .anySatisfy(line -> assertThat(line).contains("10.0.0.2").contains("reachable"));
+    }
+
+    @Test
+    @DisplayName("R-ARP-1: datagrams sent while the reply is being processed never overtake the held ones")
+    void heldDatagramsLeaveFirst() throws Exception {
+        InetTestSupport.Sink sink = InetTestSupport.Sink.register(b, PROTO_TEST);
+        int rounds = 30;
+        int perRound = 40;
+        for (int r = 0; r < rounds; r++) {
+            a.inet().arp().delete(e.a(), ip("10.0.0.2")); // unresolved again: the first ones are held
+            int before = sink.got.size();
+            for (int i = 0; i < perRound; i++) { // the reply comes back while these are being sent
+                send(a, "10.0.0.2", new byte[] {(byte) r, (byte) i});
+            }
+            e.quiesce();
+            List<InetTestSupport.Dgram> got = sink.got.subList(before, sink.got.size());
+            int last = -1;
+            for (InetTestSupport.Dgram d : got) {
+                assertThat(d.payload()[0]).isEqualTo((byte) r);
+                assertThat((int) d.payload()[1]).as("round %d, order received: %s", r,
+                        got.stream().map(x -> (int) x.payload()[1]).toList()).isGreaterThan(last);
+                last = d.payload()[1];
+            }
+            assertThat(got).as("round %d", r).isNotEmpty();
+        }
     }
 
     @Test
