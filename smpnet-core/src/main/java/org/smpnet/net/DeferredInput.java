@@ -84,12 +84,12 @@ public final class DeferredInput {
             d.depth--;
             if (serving != null) {
                 for (int i = served; i < nserving; i++) {
-                    serving[i].wakeIthread(); // an input threw: the ithread takes what is left
+                    serving[i].wakeIthreadIfPending(); // an input threw: the ithread takes what is left
                 }
                 Arrays.fill(serving, 0, nserving, null);
             }
             for (int i = 0; i < d.nclaimed; i++) {
-                d.claimed[i].wakeIthread(); // left over after the last round: the ithread takes it
+                d.claimed[i].wakeIthreadIfPending(); // left over after the last round: the ithread takes it
                 d.claimed[i] = null;
             }
             d.nclaimed = 0;

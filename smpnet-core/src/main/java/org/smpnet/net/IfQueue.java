@@ -1,67 +1,61 @@
 package org.smpnet.net;
 
-import com.google.errorprone.annotations.concurrent.GuardedBy;
-import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import org.smpnet.kern.Counter;
-import org.smpnet.kern.Cv;
 import org.smpnet.kern.Epoch;
 import org.smpnet.kern.Giant;
-import org.smpnet.kern.LockClass;
-import org.smpnet.kern.LockKind;
-import org.smpnet.kern.Mtx;
 import org.smpnet.kern.Witness;
 
 /**
  * A bounded packet queue drained by its own thread: a driver's receive ring and its interrupt thread
- * ({@code ithread}). Producers {@link #enqueue} from any thread; the ithread takes everything queued at
- * once (one lock round trip per batch, like a driver's rx ring cleaned per interrupt) and hands each
- * packet to the consumer in order with no lock held, under Giant when the driver is not MPSAFE (R-IF-5).
- * Producers signal only when the ithread sleeps, so a busy ithread costs them no wake-up.
+ * ({@code ithread}). Producers {@link #enqueue} from any thread; a drainer takes everything queued at once
+ * (like a driver's rx ring cleaned per interrupt) and hands each packet to the consumer in order with no
+ * lock held, under Giant when the driver is not MPSAFE (R-IF-5). Producers wake the ithread only when no
+ * drainer is active, so a busy ithread costs them no wake-up.
  *
- * <p>Busy polling (Linux's {@code SO_BUSY_POLL}/{@code net.core.busy_read}): a reader about to sleep on a
- * socket fed by this queue may {@linkplain #busyPoll poll} it meanwhile and run the input itself, as a
- * drainer like any other. While someone polls, producers neither wake the ithread nor claim the queue for
- * their own {@link DeferredInput} unless the queue grows past {@link #POLL_BACKLOG}: the receive work moves
- * to the reader's CPU and the sender's thread only sends. The last poller to leave wakes the ithread if
- * packets are left, so none is stranded.
+ * <p>Drainers: the ithread, a sender serving its {@link DeferredInput} claim, and busy pollers (Linux's
+ * {@code SO_BUSY_POLL}/{@code net.core.busy_read}): a reader about to sleep on a socket fed by this queue
+ * may {@linkplain #busyPoll poll} it and run the input itself. While someone polls, producers neither wake
+ * the ithread nor claim the queue unless it grows past {@link #POLL_BACKLOG}: the receive work moves to
+ * the reader's CPU and the sender's thread only sends. The last poller to leave takes what is left (a
+ * few batches) and wakes the ithread for the rest, so none is stranded.
  *
- * <p>Locking key: {@code queue}, {@code closed}, {@code busy} and {@code sleeping} are guarded by
- * {@link #lock} (class "ifq", the innermost lock of the declared order). {@code batch} belongs to the
- * drainer, the one thread that set {@code busy}: the ithread, or a sender serving its
- * {@link DeferredInput} claim. One drainer at a time keeps packets in order.
+ * <p>Lock-free: producers push onto a Treiber stack ({@link #stack}, linked through {@code nextpkt}); a
+ * drainer, the one thread that won {@link #busy}, swaps the whole stack out and reverses it, so packets
+ * leave in the order they were pushed (each producer's in its own order). Producers never block a drainer
+ * and drainers never block producers. No packet is left without a drainer by two handshakes, each a
+ * pair of sequentially consistent (volatile/atomic) accesses: a producer pushes and then reads
+ * {@code busy}/{@code pollers}; a drainer clears {@code busy} (a poller decrements {@code pollers}) and
+ * then reads the stack. At least one of the two sees the other, so either the producer arranges a drainer
+ * or the leaving one takes the packet. The ithread sleeps by parking after publishing {@link #parked} and
+ * re-reading the stack, the same handshake.
  */
 public final class IfQueue {
-    private static final LockClass IFQ = LockClass.of("ifq", LockKind.MUTEX, false);
     /** Queued packets beyond which a producer serves the queue itself although a reader polls it. */
     static final int POLL_BACKLOG = 64;
+    /** Batches one deferred serve or leaving poller delivers before it hands the rest to the ithread. */
+    private static final int ROUNDS = 4;
 
     private final String name;
     private final int limit;
     private final Class<?> driverClass;
     private final Consumer<Mbuf> consumer;
     private final boolean netEpoch;
-    private final Mtx lock;
-    private final Cv nonEmpty;
-    private final Cv idle;
-    @GuardedBy("lock") private ArrayDeque<Mbuf> queue = new ArrayDeque<>();
-    private volatile boolean closedHint; // a copy of closed for the ithread's batch loop
-    @GuardedBy("lock") private boolean closed;
-    @GuardedBy("lock") private boolean busy;
-    @GuardedBy("lock") private Thread drainer; // the thread that set busy
-    @GuardedBy("lock") private boolean sleeping;
-    /** Threads waiting in {@link #drain}: a drainer ending its batch signals only when there are some. */
-    @GuardedBy("lock") private int drainWaiters;
-    /**
-     * Readers busy-polling this queue now. Atomic, not under the lock, so a poller coming or going does
-     * not contend with producers; a producer reads it under the lock after publishing {@code queuedHint},
-     * a leaving poller reads {@code queuedHint} after decrementing it, so at least one of them sees the
-     * other (both are volatile: sequentially consistent) and no packet is left without a drainer.
-     */
-    private final java.util.concurrent.atomic.AtomicInteger pollers = new java.util.concurrent.atomic.AtomicInteger();
-    /** {@code queue.size()}, published for pollers' lock-free look. */
-    private volatile int queuedHint;
-    private ArrayDeque<Mbuf> batch = new ArrayDeque<>(); // the drainer's (busy set by it): swapped with queue under lock
+    /** Packets pushed and not yet taken by a drainer, newest first. */
+    private final AtomicReference<Mbuf> stack = new AtomicReference<>();
+    /** Packets pushed and not yet taken: the queue length, for the limit. */
+    private final AtomicInteger pending = new AtomicInteger();
+    /** A drainer is taking or delivering a batch; only the thread that set it clears it. */
+    private final AtomicBoolean busy = new AtomicBoolean();
+    /** Readers busy-polling this queue now. */
+    private final AtomicInteger pollers = new AtomicInteger();
+    /** The ithread is parked (or about to park) waiting for packets. */
+    private volatile boolean parked;
+    private volatile boolean closed;
     private final Thread ithread;
 
     public final Counter enqueued = new Counter();
@@ -81,42 +75,90 @@ public final class IfQueue {
      *     driver enters it once per interrupt: for consumers such as {@link Ifnet#inputInEpoch}
      */
     public IfQueue(String name, int limit, Class<?> driverClass, Consumer<Mbuf> consumer, boolean netEpoch) {
-        this.netEpoch = netEpoch;
         if (limit < 1) {
             throw new IllegalArgumentException("queue limit must be positive, not " + limit);
         }
+        this.netEpoch = netEpoch;
         this.name = name;
         this.limit = limit;
         this.driverClass = driverClass;
         this.consumer = consumer;
-        this.lock = new Mtx(name, IFQ);
-        this.nonEmpty = lock.newCondition();
-        this.idle = lock.newCondition();
         this.ithread = Thread.ofPlatform().daemon().name("ithread " + name).start(this::run);
     }
 
-    /** Queues {@code m} for the ithread; consumes it. Returns false (and counts a drop) when full or closed. */
+    /** Queues {@code m}; consumes it. Returns false (and counts a drop) when full or closed. Lock-free. */
     public boolean enqueue(Mbuf m) {
-        lock.lock();
-        try {
-            if (closed || queue.size() >= limit) {
-                drops.inc();
-                m.freem();
-                return false;
-            }
-            queue.add(m);
-            int n = queue.size();
-            queuedHint = n;
-            enqueued.inc();
-            if (n <= POLL_BACKLOG && pollers.get() > 0) {
-                return true; // a busy poller takes it
-            }
-            if (sleeping && !busy && !DeferredInput.claim(this)) {
-                nonEmpty.signal();
-            }
+        if (closed) {
+            drops.inc();
+            m.freem();
+            return false;
+        }
+        int n = pending.incrementAndGet();
+        if (n > limit) {
+            pending.decrementAndGet();
+            drops.inc();
+            m.freem();
+            return false;
+        }
+        push(m);
+        enqueued.inc();
+        if (closed) {
+            freeAll(); // close() may have swept before our push: nothing may stay behind
             return true;
-        } finally {
-            lock.unlock();
+        }
+        if (busy.get()) {
+            return true; // the active drainer re-reads the stack after it steps down
+        }
+        if (n <= POLL_BACKLOG && pollers.get() > 0) {
+            return true; // a busy poller takes it (or, leaving, re-reads the stack)
+        }
+        if (!DeferredInput.claim(this)) {
+            wakeIthread();
+        }
+        return true;
+    }
+
+    private void push(Mbuf m) {
+        Mbuf top;
+        do {
+            top = stack.get();
+            m.setNextpkt(top);
+        } while (!stack.compareAndSet(top, m));
+    }
+
+    /** Takes every pushed packet, oldest first, or null. Only a drainer (or close) calls it. */
+    private Mbuf takeAll() {
+        Mbuf top = stack.getAndSet(null);
+        if (top == null) {
+            return null;
+        }
+        Mbuf oldest = null;
+        int k = 0;
+        while (top != null) { // reverse: the stack is newest first
+            Mbuf next = top.nextpkt();
+            top.setNextpkt(oldest);
+            oldest = top;
+            top = next;
+            k++;
+        }
+        pending.addAndGet(-k);
+        return oldest;
+    }
+
+    private void freeAll() {
+        Mbuf m = takeAll();
+        while (m != null) {
+            Mbuf next = m.nextpkt();
+            m.setNextpkt(null);
+            drops.inc();
+            m.freem();
+            m = next;
+        }
+    }
+
+    private void wakeIthread() {
+        if (parked) {
+            LockSupport.unpark(ithread);
         }
     }
 
@@ -124,112 +166,81 @@ public final class IfQueue {
         try {
             serve();
         } finally {
-            dead(); // an Error (an INVARIANTS assertion) ended the thread: fail soft, never hang drain()
-        }
-    }
-
-    /** The ithread has ended: the queue closes itself, frees what is queued (counted) and wakes drainers. */
-    private void dead() {
-        lock.lock();
-        try {
-            closed = true;
-            closedHint = true;
-            Mbuf m;
-            while ((m = queue.poll()) != null) {
-                drops.inc();
-                m.freem();
-            }
-            queuedHint = 0;
-            if (drainer == Thread.currentThread()) { // the Error came out of this thread's batch
-                while ((m = batch.poll()) != null) {
-                    drops.inc();
-                    m.freem();
-                }
-                endBatchLocked();
-            }
-            idle.signalAll();
-        } finally {
-            lock.unlock();
+            closed = true; // an Error (an INVARIANTS assertion) ended the thread: fail soft, never hang drain()
+            freeAll();
         }
     }
 
     private void serve() {
-        boolean delivered = false;
         while (true) {
-            lock.lock();
-            try {
-                if (delivered) {
-                    endBatchLocked();
+            if (busy.compareAndSet(false, true)) {
+                boolean had = drainOnceAsDrainer();
+                if (had || stack.get() != null) {
+                    continue; // more came while we delivered (or while we stepped down)
                 }
-                while ((queue.isEmpty() || busy) && !closed) {
-                    sleeping = true;
-                    nonEmpty.awaitUninterruptibly();
-                    sleeping = false;
-                }
-                if (queue.isEmpty() || busy) { // closed, and empty or another drainer finishing
+            }
+            if (closed) {
+                if (!busy.get()) {
+                    freeAll();
                     return;
                 }
-                takeBatchLocked();
-            } finally {
-                lock.unlock();
+                LockSupport.parkNanos(10_000); // another drainer is finishing its batch
+                continue;
             }
-            deliverBatch();
-            delivered = true;
+            parked = true;
+            if ((stack.get() == null || busy.get()) && !closed) {
+                LockSupport.park(this); // woken by a producer, a drainer handing over, or close
+            }
+            parked = false;
         }
     }
 
     /**
      * Drains in the calling thread what a {@link DeferredInput} section claimed: at most a few batches, then
-     * whatever is left goes to the ithread. Returns at once if another drainer (the ithread or another
-     * sender) is delivering: that drainer picks up what is queued. The caller holds no lock.
+     * whatever is left goes to the ithread. Returns at once if another drainer (the ithread, a poller or
+     * another sender) is delivering: that drainer picks up what is queued. The caller holds no lock.
      */
     void serveDeferred() {
-        for (int round = 0; round < 4; round++) {
-            lock.lock();
-            try {
-                if (round > 0) {
-                    endBatchLocked();
-                }
-                if (busy || queue.isEmpty() || closed) {
+        drainRounds();
+    }
+
+    /** Up to {@link #ROUNDS} batches as the drainer; what is left then is the ithread's. */
+    private void drainRounds() {
+        try {
+            for (int round = 0; round < ROUNDS; round++) {
+                if (stack.get() == null || !busy.compareAndSet(false, true)) {
                     return;
                 }
-                takeBatchLocked();
-            } finally {
-                lock.unlock();
+                drainOnceAsDrainer();
             }
-            try {
-                deliverBatch();
-            } catch (Error e) {
-                abandonBatch();
-                throw e;
-            }
-        }
-        lock.lock();
-        try {
-            endBatchLocked();
-            if (!queue.isEmpty() && sleeping) {
-                nonEmpty.signal();
-            }
-        } finally {
-            lock.unlock();
+            wakeIthreadIfPending();
+        } catch (Error e) {
+            wakeIthreadIfPending(); // an INVARIANTS assertion in the input: the ithread takes what is left
+            throw e;
         }
     }
 
-    /** An Error (an INVARIANTS assertion) left this drainer's batch half done: free the rest, step down. */
-    private void abandonBatch() {
-        lock.lock();
+    /**
+     * Called by the thread that won {@link #busy}: takes and delivers one batch, then steps down (also when
+     * the input throws an Error). Returns whether there was a batch.
+     */
+    private boolean drainOnceAsDrainer() {
         try {
-            Mbuf m;
-            while ((m = batch.poll()) != null) {
-                drops.inc();
-                m.freem();
+            Mbuf batch = takeAll();
+            if (batch == null) {
+                return false;
             }
-            endBatchLocked();
-            if (!queue.isEmpty() && sleeping) {
-                nonEmpty.signal();
-            }
+            deliver(batch);
+            return true;
         } finally {
-            lock.unlock();
+            busy.set(false);
+        }
+    }
+
+    /** Wakes the ithread if packets wait (a claim that will not be served). */
+    void wakeIthreadIfPending() {
+        if (stack.get() != null) {
+            wakeIthread();
         }
     }
 
@@ -243,7 +254,7 @@ public final class IfQueue {
             return false;
         }
         Witness.assertUnowned(); // the polls run protocol input in this thread
-        if (closedHint) {
+        if (closed) {
             return false;
         }
         pollers.incrementAndGet();
@@ -256,41 +267,8 @@ public final class IfQueue {
      * packet waits for a poller that is gone. The caller holds no lock; may run protocol input.
      */
     public void pollerExit() {
-        if (pollers.decrementAndGet() > 0 || queuedHint == 0) {
-            return; // another poller stays, or nothing waits (a producer from now on sees no poller)
-        }
-        lock.lock();
-        try {
-            if (pollers.get() > 0 || queue.isEmpty() || busy || closed) {
-                return;
-            }
-            takeBatchLocked();
-        } finally {
-            lock.unlock();
-        }
-        for (int round = 0; ; round++) {
-            try {
-                deliverBatch();
-            } catch (Error e) {
-                abandonBatch();
-                throw e;
-            }
-            lock.lock();
-            try {
-                endBatchLocked();
-                if (busy || queue.isEmpty() || closed) {
-                    return;
-                }
-                if (round == 3 || pollers.get() > 0) { // enough: the ithread (or the new poller) takes the rest
-                    if (pollers.get() == 0 && sleeping) {
-                        nonEmpty.signal();
-                    }
-                    return;
-                }
-                takeBatchLocked();
-            } finally {
-                lock.unlock();
-            }
+        if (pollers.decrementAndGet() == 0) {
+            drainRounds();
         }
     }
 
@@ -300,90 +278,57 @@ public final class IfQueue {
      * any. The caller holds no lock; may run protocol input (and so wake other threads); does not sleep.
      */
     public boolean busyPoll() {
-        if (queuedHint == 0) {
+        if (stack.get() == null || !busy.compareAndSet(false, true)) {
             return false;
         }
-        lock.lock();
+        boolean had;
         try {
-            if (busy || queue.isEmpty() || closed) {
-                return false;
-            }
-            takeBatchLocked();
-        } finally {
-            lock.unlock();
-        }
-        try {
-            deliverBatch();
+            had = drainOnceAsDrainer();
         } catch (Error e) {
-            abandonBatch();
+            wakeIthreadIfPending();
             throw e;
         }
-        lock.lock();
-        try {
-            endBatchLocked();
-            if (!queue.isEmpty() && pollers.get() == 0 && sleeping) {
-                nonEmpty.signal();
-            }
-        } finally {
-            lock.unlock();
+        if (pollers.get() == 0) {
+            wakeIthreadIfPending(); // only for a call outside pollerEnter/pollerExit: pollers re-read at exit
         }
-        return true;
+        return had;
     }
 
-    /** Wakes the ithread if packets wait and nobody is delivering (a claim that will not be served). */
-    void wakeIthread() {
-        lock.lock();
-        try {
-            if (!queue.isEmpty() && !busy && sleeping) {
-                nonEmpty.signal();
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Makes the caller the drainer: it owns {@code batch} (now holding the queued packets) until endBatch. */
-    @GuardedBy("lock")
-    private void takeBatchLocked() {
-        ArrayDeque<Mbuf> full = queue;
-        queue = batch;
-        batch = full;
-        queuedHint = 0;
-        busy = true;
-        drainer = Thread.currentThread();
-    }
-
-    /** The drainer is done with its batch; wakes drain() waiters when nothing is left. */
-    @GuardedBy("lock")
-    private void endBatchLocked() {
-        busy = false;
-        drainer = null;
-        if (queue.isEmpty() && drainWaiters > 0) {
-            idle.signalAll();
-        }
-    }
-
-    /** Hands the taken batch to the consumer in order; after close, what is left of it is freed (counted). */
-    private void deliverBatch() {
+    /**
+     * Hands a taken batch (oldest first) to the consumer in order; after close, the rest is freed (counted).
+     * If the consumer throws an Error, the rest of the batch is freed (counted) before it propagates.
+     */
+    private void deliver(Mbuf batch) {
         boolean giant = Giant.pickup(driverClass);
         int et = netEpoch ? Epoch.NET.enter() : 0;
+        Mbuf m = batch;
         try {
-            Mbuf m;
-            while ((m = batch.poll()) != null) {
+            while (m != null) {
+                Mbuf next = m.nextpkt();
+                m.setNextpkt(null);
                 m.rxQueue = this;
-                if (closedHint) { // closed while this batch was out: drop the rest, as close() drops the queue
+                Mbuf cur = m;
+                m = next;
+                if (closed) { // closed while this batch was out: drop the rest, as close() drops the queue
                     drops.inc();
-                    m.freem();
+                    cur.freem();
                     continue;
                 }
                 try {
-                    consumer.accept(m);
+                    consumer.accept(cur);
                     delivered.inc();
                 } catch (RuntimeException e) {
                     drops.inc();
                 }
             }
         } finally {
+            while (m != null) { // only after an Error
+                Mbuf next = m.nextpkt();
+                m.setNextpkt(null);
+                drops.inc();
+                m.freem();
+                m = next;
+            }
             if (netEpoch) {
                 Epoch.NET.exit(et);
             }
@@ -391,39 +336,22 @@ public final class IfQueue {
         }
     }
 
-    /** Waits until the queue is empty and the ithread idle. May sleep; hold no lock. */
+    /** Waits until the queue is empty and no drainer is delivering. May sleep; hold no lock. */
     public void drain() {
-        lock.lock();
-        try {
-            while (!queue.isEmpty() || busy) {
-                drainWaiters++;
-                try {
-                    idle.awaitUninterruptibly();
-                } finally {
-                    drainWaiters--;
-                }
+        Witness.checkSleep("drain " + name, null);
+        while (stack.get() != null || busy.get()) {
+            if (stack.get() != null && !busy.get()) {
+                wakeIthread(); // a claim or poll that will not come: let the ithread take it
             }
-        } finally {
-            lock.unlock();
+            LockSupport.parkNanos(20_000);
         }
     }
 
     /** Stops accepting packets, frees those queued (counted as drops) and ends the ithread. May sleep. */
     public void close() {
-        lock.lock();
-        try {
-            closed = true;
-            closedHint = true;
-            Mbuf m;
-            while ((m = queue.poll()) != null) {
-                drops.inc();
-                m.freem();
-            }
-            queuedHint = 0;
-            nonEmpty.signalAll();
-        } finally {
-            lock.unlock();
-        }
+        closed = true;
+        freeAll();
+        LockSupport.unpark(ithread);
         if (Thread.currentThread() != ithread) {
             try {
                 ithread.join();
@@ -435,31 +363,16 @@ public final class IfQueue {
 
     /** Whether the ithread sleeps waiting for packets (for tests). */
     boolean ithreadSleeping() {
-        lock.lock();
-        try {
-            return sleeping;
-        } finally {
-            lock.unlock();
-        }
+        return parked && ithread.getState() == Thread.State.WAITING;
     }
 
     public int length() {
-        lock.lock();
-        try {
-            return queue.size();
-        } finally {
-            lock.unlock();
-        }
+        return pending.get();
     }
 
     @Override
     public String toString() {
-        lock.lock();
-        try {
-            return "IfQueue[" + name + " limit " + limit + " queued " + queue.size() + (busy ? " busy" : "")
-                    + (pollers.get() > 0 ? " pollers " + pollers.get() : "") + (sleeping ? " ithread sleeping" : "") + "]";
-        } finally {
-            lock.unlock();
-        }
+        return "IfQueue[" + name + " limit " + limit + " queued " + pending.get() + (busy.get() ? " busy" : "")
+                + (pollers.get() > 0 ? " pollers " + pollers.get() : "") + (parked ? " ithread sleeping" : "") + "]";
     }
 }
