@@ -5,9 +5,7 @@ import static org.smpnet.net.NetTestSupport.mbuf;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -93,19 +91,8 @@ class DeferredInputTest {
     void concurrentSendersKeepOrder(boolean mpsafenet) throws Exception {
         NetTestSupport.inGiantMode(mpsafenet, () -> {
             int senders = 4;
-            ConcurrentHashMap<Integer, Integer> last = new ConcurrentHashMap<>();
-            AtomicLong outOfOrder = new AtomicLong();
-            AtomicLong got = new AtomicLong();
-            IfQueue q = new IfQueue("dstress", 1 << 16, DeferredInputTest.class, m -> {
-                int sender = NetTestSupport.intAt(m, 0);
-                int seq = NetTestSupport.intAt(m, 4);
-                Integer prev = last.put(sender, seq);
-                if (prev != null && prev >= seq) {
-                    outOfOrder.incrementAndGet();
-                }
-                got.incrementAndGet();
-                m.freem();
-            });
+            NetTestSupport.SeqOrderSink sink = new NetTestSupport.SeqOrderSink();
+            IfQueue q = new IfQueue("dstress", 1 << 16, DeferredInputTest.class, sink);
             long[] sent = new long[senders];
             long[] refused = new long[senders];
             CountDownLatch go = new CountDownLatch(1);
@@ -148,8 +135,8 @@ class DeferredInputTest {
                 drops += refused[s];
             }
             q.close();
-            assertThat(outOfOrder.get()).as("packets of one sender delivered out of order").isZero();
-            assertThat(got.get()).isEqualTo(total);
+            assertThat(sink.outOfOrder.get()).as("packets of one sender delivered out of order").isZero();
+            assertThat(sink.got.get()).isEqualTo(total);
             assertThat(q.delivered.get()).isEqualTo(total);
             assertThat(q.drops.get()).isEqualTo(drops);
             assertThat(total).isPositive();

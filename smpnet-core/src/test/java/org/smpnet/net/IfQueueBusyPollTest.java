@@ -5,7 +5,6 @@ import static org.smpnet.net.NetTestSupport.mbuf;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.DisplayName;
@@ -104,19 +103,8 @@ class IfQueueBusyPollTest {
     void pollersProducersAndIthreadRace(boolean mpsafenet) throws Exception {
         NetTestSupport.inGiantMode(mpsafenet, () -> {
             int senders = 3;
-            ConcurrentHashMap<Integer, Integer> last = new ConcurrentHashMap<>();
-            AtomicLong outOfOrder = new AtomicLong();
-            AtomicLong got = new AtomicLong();
-            IfQueue q = new IfQueue("bpstress", 1 << 16, IfQueueBusyPollTest.class, m -> {
-                int sender = NetTestSupport.intAt(m, 0);
-                int seq = NetTestSupport.intAt(m, 4);
-                Integer prev = last.put(sender, seq);
-                if (prev != null && prev >= seq) {
-                    outOfOrder.incrementAndGet();
-                }
-                got.incrementAndGet();
-                m.freem();
-            });
+            NetTestSupport.SeqOrderSink sink = new NetTestSupport.SeqOrderSink();
+            IfQueue q = new IfQueue("bpstress", 1 << 16, IfQueueBusyPollTest.class, sink);
             long[] sent = new long[senders];
             long[] refused = new long[senders];
             AtomicLong polled = new AtomicLong();
@@ -184,8 +172,8 @@ class IfQueueBusyPollTest {
                 drops += refused[s];
             }
             q.close();
-            assertThat(outOfOrder.get()).as("packets of one sender delivered out of order").isZero();
-            assertThat(got.get()).isEqualTo(total);
+            assertThat(sink.outOfOrder.get()).as("packets of one sender delivered out of order").isZero();
+            assertThat(sink.got.get()).isEqualTo(total);
             assertThat(q.delivered.get()).isEqualTo(total);
             assertThat(q.drops.get()).isEqualTo(drops);
             assertThat(total).isPositive();

@@ -102,4 +102,26 @@ public final class NetTestSupport {
     public static long stressMillis(long cap) {
         return Math.min(cap, Long.getLong("smpnet.stress.millis", 1500));
     }
+
+    /**
+     * A queue consumer for packets made by {@link #seqPayload}: counts them, and those that arrive with a
+     * sequence number not above the last one of the same sender. Thread-safe; frees each packet.
+     */
+    public static final class SeqOrderSink implements java.util.function.Consumer<Mbuf> {
+        private final java.util.concurrent.ConcurrentHashMap<Integer, Integer> last = new java.util.concurrent.ConcurrentHashMap<>();
+        public final java.util.concurrent.atomic.AtomicLong got = new java.util.concurrent.atomic.AtomicLong();
+        public final java.util.concurrent.atomic.AtomicLong outOfOrder = new java.util.concurrent.atomic.AtomicLong();
+
+        @Override
+        public void accept(Mbuf m) {
+            int sender = intAt(m, 0);
+            int seq = intAt(m, 4);
+            Integer prev = last.put(sender, seq);
+            if (prev != null && prev >= seq) {
+                outOfOrder.incrementAndGet();
+            }
+            got.incrementAndGet();
+            m.freem();
+        }
+    }
 }

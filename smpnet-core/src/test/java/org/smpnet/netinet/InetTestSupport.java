@@ -34,6 +34,28 @@ final class InetTestSupport {
         }
     }
 
+    /**
+     * Two stacks joined by an epair, {@code a} at 10.0.0.1/24 and {@code b} at 10.0.0.2/24, gratuitous ARPs
+     * delivered. Closing closes both.
+     */
+    record TwoHosts(Vnet a, Vnet b, org.smpnet.net.Epair e) implements AutoCloseable {
+        static TwoHosts create(String prefix) throws Exception {
+            Vnet a = new Vnet(prefix + "a", 2);
+            Vnet b = new Vnet(prefix + "b", 2);
+            org.smpnet.net.Epair e = a.epair(b);
+            a.addrs().add(e.a(), ip("10.0.0.1"), 24);
+            b.addrs().add(e.b(), ip("10.0.0.2"), 24);
+            e.quiesce();
+            return new TwoHosts(a, b, e);
+        }
+
+        @Override
+        public void close() {
+            a.close();
+            b.close();
+        }
+    }
+
     static InAddr ip(String s) {
         return InAddr.parse(s);
     }

@@ -28,6 +28,7 @@ import org.smpnet.socket.SocketConst;
  * "is it a broadcast") follows every change of what it was made from, between two sends on one socket.
  */
 class OutputCacheTest {
+    private InetTestSupport.TwoHosts hosts;
     private Vnet a;
     private Vnet b;
     private Epair e;
@@ -35,19 +36,16 @@ class OutputCacheTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        a = new Vnet("oca", 2);
-        b = new Vnet("ocb", 2);
-        e = a.epair(b);
-        a.addrs().add(e.a(), ip("10.0.0.1"), 24);
-        b.addrs().add(e.b(), ip("10.0.0.2"), 24);
-        e.quiesce();
+        hosts = InetTestSupport.TwoHosts.create("oc");
+        a = hosts.a();
+        b = hosts.b();
+        e = hosts.e();
     }
 
     @AfterEach
     void tearDown() {
         sockets.forEach(Socket::soclose);
-        a.close();
-        b.close();
+        hosts.close();
     }
 
     private Socket sock(Vnet v) throws Exception {
