@@ -32,7 +32,8 @@ import org.smpnet.socket.Ucred;
  * the two Linux runs.
  *
  * <p>Usage (through {@code scripts/bench-udp}): {@code UdpPacketRate [SECONDS] [WARMUP] [FLOWS,...]} (flows
- * default 1,2); the system property
+ * default 1,2); {@code -Dsmpnet.udpbench.reps=N} repeats the whole Linux-smpnet-Linux sequence N times
+ * and adds the median ratio (this machine's run-to-run noise is large); the system property
  * {@code smpnet.udpbench.harness} names the C harness (without it only smpnet is measured).
  */
 public final class UdpPacketRate {
@@ -64,38 +65,64 @@ public final class UdpPacketRate {
         String harness = System.getProperty("smpnet.udpbench.harness");
         int[] flows = args.length > 2 ? java.util.Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray()
                 : new int[] {1, 2};
-        double[][] linux = new double[flows.length][2];
-        double[][] linuxCpu = new double[flows.length][2];
-        double[] smp = new double[flows.length];
-        double[] smpCpu = new double[flows.length];
-        for (int i = 0; i < flows.length; i++) {
-            Result l = harness == null ? null : linux(harness, flows[i], seconds, warmup);
-            linux[i][0] = l == null ? Double.NaN : l.pps();
-            linuxCpu[i][0] = l == null ? Double.NaN : l.cpuNanosPerDatagram();
+        int reps = Integer.getInteger("smpnet.udpbench.reps", 1);
+        if (reps < 1) {
+            throw new IllegalArgumentException("smpnet.udpbench.reps must be at least 1, not " + reps);
         }
-        for (int i = 0; i < flows.length; i++) {
-            Result r = smpnet(flows[i], seconds, warmup);
-            smp[i] = r.pps();
-            smpCpu[i] = r.cpuNanosPerDatagram();
-            System.out.printf(Locale.ROOT, "smpnet flows=%d received=%d sent=%d seconds=%.3f pps=%.0f cpu=%.0fns/datagram%n",
-                    flows[i], r.received(), r.sent(), r.seconds(), r.pps(), r.cpuNanosPerDatagram());
-        }
-        for (int i = 0; i < flows.length; i++) {
-            Result l = harness == null ? null : linux(harness, flows[i], seconds, warmup);
-            linux[i][1] = l == null ? Double.NaN : l.pps();
-            linuxCpu[i][1] = l == null ? Double.NaN : l.cpuNanosPerDatagram();
+        // Per flow count, per repetition: Linux before, smpnet, Linux after (all in this one run).
+        double[][][] linux = new double[flows.length][reps][2];
+        double[][][] linuxCpu = new double[flows.length][reps][2];
+        double[][] smp = new double[flows.length][reps];
+        double[][] smpCpu = new double[flows.length][reps];
+        for (int rep = 0; rep < reps; rep++) {
+            for (int i = 0; i < flows.length; i++) {
+                Result l = harness == null ? null : linux(harness, flows[i], seconds, warmup);
+                linux[i][rep][0] = l == null ? Double.NaN : l.pps();
+                linuxCpu[i][rep][0] = l == null ? Double.NaN : l.cpuNanosPerDatagram();
+            }
+            for (int i = 0; i < flows.length; i++) {
+                Result r = smpnet(flows[i], seconds, warmup);
+                smp[i][rep] = r.pps();
+                smpCpu[i][rep] = r.cpuNanosPerDatagram();
+                System.out.printf(Locale.ROOT, "smpnet flows=%d received=%d sent=%d seconds=%.3f pps=%.0f cpu=%.0fns/datagram%n",
+                        flows[i], r.received(), r.sent(), r.seconds(), r.pps(), r.cpuNanosPerDatagram());
+            }
+            for (int i = 0; i < flows.length; i++) {
+                Result l = harness == null ? null : linux(harness, flows[i], seconds, warmup);
+                linux[i][rep][1] = l == null ? Double.NaN : l.pps();
+                linuxCpu[i][rep][1] = l == null ? Double.NaN : l.cpuNanosPerDatagram();
+            }
         }
         System.out.println();
-        System.out.println("| flows | Linux loopback pps (before / after) | smpnet epair pps | smpnet/Linux | goal >= 10x "
+        System.out.println("| flows | rep | Linux loopback pps (before / after) | smpnet epair pps | smpnet/Linux | goal >= 10x "
                 + "| CPU ns/datagram Linux (before / after) | CPU ns/datagram smpnet |");
-        System.out.println("|---|---|---|---|---|---|---|");
+        System.out.println("|---|---|---|---|---|---|---|---|");
+        double[][] ratios = new double[flows.length][reps];
         for (int i = 0; i < flows.length; i++) {
-            double best = Math.max(linux[i][0], linux[i][1]);
-            double ratio = smp[i] / best;
-            System.out.printf(Locale.ROOT, "| %d | %,.0f / %,.0f | %,.0f | %.2fx | %s | %,.0f / %,.0f | %,.0f |%n", flows[i],
-                    linux[i][0], linux[i][1], smp[i], ratio, Double.isNaN(ratio) ? "n/a" : ratio >= GOAL ? "PASS" : "MISS",
-                    linuxCpu[i][0], linuxCpu[i][1], smpCpu[i]);
+            for (int rep = 0; rep < reps; rep++) {
+                double ratio = smp[i][rep] / Math.max(linux[i][rep][0], linux[i][rep][1]);
+                ratios[i][rep] = ratio;
+                System.out.printf(Locale.ROOT, "| %d | %d | %,.0f / %,.0f | %,.0f | %.2fx | %s | %,.0f / %,.0f | %,.0f |%n",
+                        flows[i], rep + 1, linux[i][rep][0], linux[i][rep][1], smp[i][rep], ratio, verdict(ratio),
+                        linuxCpu[i][rep][0], linuxCpu[i][rep][1], smpCpu[i][rep]);
+            }
         }
+        if (reps > 1) {
+            System.out.println();
+            System.out.println("| flows | median smpnet/Linux (of " + reps + " reps; min - max) | goal >= 10x |");
+            System.out.println("|---|---|---|");
+            for (int i = 0; i < flows.length; i++) {
+                double[] r = ratios[i].clone();
+                java.util.Arrays.sort(r);
+                double median = reps % 2 == 1 ? r[reps / 2] : (r[reps / 2 - 1] + r[reps / 2]) / 2;
+                System.out.printf(Locale.ROOT, "| %d | %.2fx (%.2fx - %.2fx) | %s |%n", flows[i], median, r[0], r[reps - 1],
+                        verdict(median));
+            }
+        }
+    }
+
+    private static String verdict(double ratio) {
+        return Double.isNaN(ratio) ? "n/a" : ratio >= GOAL ? "PASS" : "MISS";
     }
 
     /** Runs the C harness once and parses its one-line result. */
