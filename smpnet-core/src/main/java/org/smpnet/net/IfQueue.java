@@ -336,15 +336,21 @@ public final class IfQueue {
         }
     }
 
-    /** Waits until the queue is empty and no drainer is delivering. May sleep; hold no lock. */
+    /**
+     * Waits until the queue is empty and no drainer is delivering. May sleep; hold no lock. It wakes nobody:
+     * every packet already has a drainer coming (the handshakes in the class comment), and a wait here
+     * that never ends is that guarantee broken.
+     */
     public void drain() {
         Witness.checkSleep("drain " + name, null);
-        while (stack.get() != null || busy.get()) {
-            if (stack.get() != null && !busy.get()) {
-                wakeIthread(); // a claim or poll that will not come: let the ithread take it
-            }
+        while (!idle()) {
             LockSupport.parkNanos(20_000);
         }
+    }
+
+    /** Whether nothing is queued and no drainer is delivering. Lock-free. */
+    boolean idle() {
+        return stack.get() == null && !busy.get();
     }
 
     /** Stops accepting packets, frees those queued (counted as drops) and ends the ithread. May sleep. */

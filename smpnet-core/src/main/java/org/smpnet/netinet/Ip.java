@@ -157,39 +157,31 @@ public final class Ip {
      */
     public InAddr selectSource(InAddr dst, IpOutOpts opts, IpRoute ro) throws ErrnoException {
         boolean special = (dst.isMulticast() || dst.isLimitedBroadcast()) && opts.multicastIfp() != null;
-        if (!special && ro != null) {
-            // A current cached path needs no epoch: only its (immutable) addresses are read.
-            long gen = inet.routing().generation();
-            IpRoute.Entry e = gen >= 0 ? ro.get(dst, gen) : null;
-            if (e != null && e.local()) {
-                return dst;
-            }
-            if (e != null && e.hop() != null && checkHop(dst, e.hop(), opts.dontRoute()).source() != null) {
-                return e.hop().source();
-            }
-        }
-        int et = Epoch.NET.enter();
-        try {
-            InRouting r = inet.routing();
-            if (special) {
-                InAddr a = r.addressOn(opts.multicastIfp());
-                if (a == null) {
-                    throw new ErrnoException(Errno.EADDRNOTAVAIL, "no IPv4 address on " + opts.multicastIfp().name());
+        // A current cached path needs no epoch: only its (immutable) addresses are read.
+        IpRoute.Entry e = special ? null : cached(dst, ro, inet.routing().generation());
+        if (e == null) {
+            int et = Epoch.NET.enter();
+            try {
+                if (special) {
+                    InAddr a = inet.routing().addressOn(opts.multicastIfp());
+                    if (a == null) {
+                        throw new ErrnoException(Errno.EADDRNOTAVAIL, "no IPv4 address on " + opts.multicastIfp().name());
+                    }
+                    return a;
                 }
-                return a;
+                e = path(dst, ro);
+            } finally {
+                Epoch.NET.exit(et);
             }
-            IpRoute.Entry e = path(dst, ro);
-            if (e.local()) {
-                return dst;
-            }
-            InRouting.Hop hop = checkHop(dst, e.hop(), opts.dontRoute());
-            if (hop.source() == null) {
-                throw new ErrnoException(Errno.EADDRNOTAVAIL, "no IPv4 address on " + hop.ifp().name());
-            }
-            return hop.source();
-        } finally {
-            Epoch.NET.exit(et);
         }
+        if (e.local()) {
+            return dst;
+        }
+        InRouting.Hop hop = checkHop(dst, e.hop(), opts.dontRoute());
+        if (hop.source() == null) {
+            throw new ErrnoException(Errno.EADDRNOTAVAIL, "no IPv4 address on " + hop.ifp().name());
+        }
+        return hop.source();
     }
 
     /**
@@ -242,7 +234,7 @@ public final class Ip {
             ifp = opts.multicastIfp();
             InRouting.Hop hop = null;
             if (ifp == null) {
-                hop = lookupOrFail(m, dst, ro, opts.dontRoute());
+                hop = hopOrDrop(m, dst, pathOrDrop(m, dst, ro).hop(), opts.dontRoute());
                 ifp = hop.ifp();
             }
             nexthop = dst;
@@ -250,20 +242,12 @@ public final class Ip {
             mtu = ifp.mtu();
             linkBcast = dst.isLimitedBroadcast();
         } else {
-            IpRoute.Entry e;
-            InRouting.Hop hop;
-            try {
-                e = path(dst, ro);
-                if (!forwarding && e.local()) {
-                    sendLocal(m, v);
-                    return;
-                }
-                hop = checkHop(dst, e.hop(), opts.dontRoute());
-            } catch (ErrnoException ex) {
-                m.freem();
-                stats.noroute.inc();
-                throw ex;
+            IpRoute.Entry e = pathOrDrop(m, dst, ro);
+            if (!forwarding && e.local()) {
+                sendLocal(m, v);
+                return;
             }
+            InRouting.Hop hop = hopOrDrop(m, dst, e.hop(), opts.dontRoute());
             if (hop.kind() == InRouting.Hop.BLACKHOLE) {
                 m.freem(); // RTF_BLACKHOLE: silently discarded, as FreeBSD does
                 return;
@@ -342,9 +326,21 @@ public final class Ip {
         }
     }
 
-    private InRouting.Hop lookupOrFail(Mbuf m, InAddr dst, IpRoute ro, boolean dontRoute) throws ErrnoException {
+    /** {@link #path}; on failure frees {@code m} and counts it as unroutable. */
+    private IpRoute.Entry pathOrDrop(Mbuf m, InAddr dst, IpRoute ro) throws ErrnoException {
         try {
-            return route(dst, ro, dontRoute);
+            return path(dst, ro);
+        } catch (ErrnoException e) {
+            m.freem();
+            stats.noroute.inc();
+            throw e;
+        }
+    }
+
+    /** {@link #checkHop}; on failure frees {@code m} and counts it as unroutable. */
+    private InRouting.Hop hopOrDrop(Mbuf m, InAddr dst, InRouting.Hop hop, boolean dontRoute) throws ErrnoException {
+        try {
+            return checkHop(dst, hop, dontRoute);
         } catch (ErrnoException e) {
             m.freem();
             stats.noroute.inc();
@@ -361,9 +357,14 @@ public final class Ip {
     private IpRoute.Entry path(InAddr dst, IpRoute ro) throws ErrnoException {
         InRouting r = inet.routing();
         long gen = r.generation(); // read before the lookups: a change during them makes the entry stale at once
-        IpRoute.Entry e = ro != null && gen >= 0 ? ro.get(dst, gen) : null;
+        IpRoute.Entry e = cached(dst, ro, gen);
         if (e == null) {
-            e = lookupPath(r, dst, gen);
+            boolean local = r.isLocal(dst);
+            InRouting.Hop hop = r.lookup(dst);
+            if (hop == null && !local) {
+                throw new ErrnoException(Errno.ENETUNREACH, "no route to " + dst);
+            }
+            e = entry(r, dst, hop, gen, local);
             if (ro != null && gen >= 0) {
                 ro.set(e);
             }
@@ -371,12 +372,12 @@ public final class Ip {
         return e;
     }
 
-    private static IpRoute.Entry lookupPath(InRouting r, InAddr dst, long gen) throws ErrnoException {
-        boolean local = r.isLocal(dst);
-        InRouting.Hop hop = r.lookup(dst);
-        if (hop == null && !local) {
-            throw new ErrnoException(Errno.ENETUNREACH, "no route to " + dst);
-        }
+    /** {@code ro}'s entry for {@code dst} if it is current at {@code gen} (negative: nothing is cached), else null. */
+    private static IpRoute.Entry cached(InAddr dst, IpRoute ro, long gen) {
+        return ro != null && gen >= 0 ? ro.get(dst, gen) : null;
+    }
+
+    private static IpRoute.Entry entry(InRouting r, InAddr dst, InRouting.Hop hop, long gen, boolean local) {
         boolean bcast = hop != null && hop.gateway() == null && r.isBroadcast(dst, hop.ifp());
         return new IpRoute.Entry(dst, hop, gen, local, bcast);
     }
@@ -385,8 +386,7 @@ public final class Ip {
     IpRoute forwardingRoute(InAddr dst, InRouting.Hop hop) {
         InRouting r = inet.routing();
         IpRoute ro = new IpRoute();
-        ro.set(new IpRoute.Entry(dst, hop, r.generation(), false,
-                hop.gateway() == null && r.isBroadcast(dst, hop.ifp())));
+        ro.set(entry(r, dst, hop, r.generation(), false));
         return ro;
     }
 
@@ -402,11 +402,6 @@ public final class Ip {
             throw new ErrnoException(Errno.ENETUNREACH, dst + " is not on a directly attached network");
         }
         return hop;
-    }
-
-    /** The route to {@code dst}, from {@code ro} if still current. In the net epoch. */
-    private InRouting.Hop route(InAddr dst, IpRoute ro, boolean dontRoute) throws ErrnoException {
-        return checkHop(dst, path(dst, ro).hop(), dontRoute);
     }
 
     /** A datagram to one of our addresses: through lo0 ({@code looutput}), so it arrives as input. */

@@ -174,7 +174,7 @@ public final class RawIp implements Protosw {
                 }
                 dst = addr == null ? inp.faddr() : Udp.inet4(addr).addr();
                 src = inp.laddr();
-                opts = Udp.outOpts(inp);
+                opts = inp.outOpts();
                 hdrincl = inp.flag(InPcb.INP_HDRINCL);
                 proto = inp.protocol();
             } finally {

@@ -305,7 +305,7 @@ public final class Udp implements Protosw {
     @com.google.errorprone.annotations.concurrent.GuardedBy("inp.lock")
     private Dest destinationLocked(InPcb inp, Sockaddr.In to) throws ErrnoException {
         checkSendable(inp, to);
-        IpOutOpts opts = outOpts(inp);
+        IpOutOpts opts = inp.outOpts();
         if (to == null) {
             if (!inp.isConnected()) {
                 throw new ErrnoException(Errno.ENOTCONN, "send without address on an unconnected socket");
@@ -323,12 +323,6 @@ public final class Udp implements Protosw {
                     : inet.ip().selectSource(faddr, opts, inp.route);
         }
         return new Dest(laddr, inp.lport(), faddr, to.port(), opts);
-    }
-
-    /** The IP output options of the PCB's socket options. Caller holds the PCB lock. */
-    @com.google.errorprone.annotations.concurrent.GuardedBy("inp.lock")
-    static IpOutOpts outOpts(InPcb inp) {
-        return inp.outOpts();
     }
 
     // ------------------------------------------------------------------ input

@@ -50,7 +50,7 @@ class DeferredInputTest {
                 assertThat(threads).containsExactly(Thread.currentThread().getName(), Thread.currentThread().getName());
             }
             q.enqueue(packet(0, 2)); // no section: the ithread takes it
-            q.drain();
+            NetTestSupport.awaitIdle(q);
             synchronized (threads) {
                 assertThat(threads).hasSize(3);
                 assertThat(threads.get(2)).isEqualTo("ithread dtest");
@@ -78,7 +78,7 @@ class DeferredInputTest {
             } finally {
                 m.unlock();
             }
-            q.drain(); // the claim was handed to the ithread
+            NetTestSupport.awaitIdle(q); // the claim was handed to the ithread
             assertThat(q.delivered.get()).isEqualTo(1);
         } finally {
             q.close();
@@ -127,7 +127,7 @@ class DeferredInputTest {
             for (Thread t : ts) {
                 t.join();
             }
-            q.drain();
+            NetTestSupport.awaitIdle(q);
             long total = 0;
             long drops = 0;
             for (int s = 0; s < senders; s++) {

@@ -74,7 +74,7 @@ class IfQueueBusyPollTest {
                     q.enqueue(packet(0, i));
                 }
                 q.pollerExit();
-                q.drain();
+                NetTestSupport.awaitIdle(q);
                 assertThat(got.get()).isEqualTo(5);
                 assertThat(q.delivered.get()).isEqualTo(5);
             } finally {
@@ -84,7 +84,44 @@ class IfQueueBusyPollTest {
     }
 
     @Test
-    @DisplayName("R-GIANT-1: with net.mpsafenet=0 nobody polls: the ithreads do all input under Giant")
+    @DisplayName("R-ISR-1: a packet queued while a drainer is mid-batch (the producer wakes nobody) is taken when it steps down")
+    void packetQueuedDuringABatchIsNotStranded() throws Exception {
+        NetTestSupport.inGiantMode(true, () -> {
+            java.util.concurrent.CountDownLatch inConsumer = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            AtomicLong got = new AtomicLong();
+            IfQueue q = new IfQueue("bptest5", 64, IfQueueBusyPollTest.class, m -> {
+                if (got.getAndIncrement() == 0) {
+                    inConsumer.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                m.freem();
+            });
+            try {
+                awaitSleeping(q);
+                Thread sender = Thread.ofPlatform().start(() -> {
+                    boolean in = DeferredInput.enter();
+                    q.enqueue(packet(0, 0));
+                    DeferredInput.exit(in); // drains packet 0 in this thread: the consumer holds it there
+                });
+                inConsumer.await();
+                assertThat(q.enqueue(packet(0, 1))).isTrue(); // sees the busy drainer: claims nothing, wakes nobody
+                release.countDown();
+                sender.join();
+                NetTestSupport.awaitIdle(q); // the drainer stepping down must have re-read the queue
+                assertThat(got.get()).isEqualTo(2);
+            } finally {
+                q.close();
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("R-LOCK-3: with net.mpsafenet=0 nobody polls: the ithreads do all input under Giant")
     void noPollingUnderGiant() throws Exception {
         NetTestSupport.inGiantMode(false, () -> {
             IfQueue q = new IfQueue("bptest3", 64, IfQueueBusyPollTest.class, Mbuf::freem);
@@ -164,7 +201,7 @@ class IfQueueBusyPollTest {
             for (Thread t : ts) {
                 t.join();
             }
-            q.drain();
+            NetTestSupport.awaitIdle(q);
             long total = 0;
             long drops = 0;
             for (int s = 0; s < senders; s++) {

@@ -124,4 +124,18 @@ public final class NetTestSupport {
             m.freem();
         }
     }
+
+    /**
+     * Waits (at most 10 s) until {@code q} is empty and idle, without waking anybody: a packet that no
+     * drainer will take (a lost hand-off) fails the test instead of hanging it, as {@link IfQueue#drain} would.
+     */
+    public static void awaitIdle(IfQueue q) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!q.idle()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("packets stranded, no drainer coming: " + q);
+            }
+            Thread.sleep(1);
+        }
+    }
 }
