@@ -9,7 +9,8 @@ import org.smpnet.net.Sockaddr;
  * control messages and flags. For a send the caller fills {@link #name} (destination or null),
  * the buffer and {@link #control}; for a receive the call fills {@link #name} (source),
  * {@link #control} (at most {@link #controlSpace} bytes of it) and {@link #flags}
- * ({@code MSG_TRUNC}, {@code MSG_CTRUNC}, {@code MSG_EOR}). Owned by the one calling thread.
+ * ({@code MSG_TRUNC}, {@code MSG_CTRUNC}, {@code MSG_EOR}). An array of them is a {@code sendmmsg}/{@code recvmmsg}
+ * vector ({@code struct mmsghdr}), each reporting its length in {@link #msgLen}. Owned by the one calling thread.
  */
 public final class Msghdr {
     /** Destination (send) or source (receive) address; null when none. */
@@ -23,6 +24,11 @@ public final class Msghdr {
     public int controlSpace;
     /** Receive: flags out. */
     public int flags;
+    /**
+     * {@code sendmmsg}/{@code recvmmsg}: the bytes this message sent or received ({@code struct mmsghdr}'s
+     * {@code msg_len}); set for the messages the call reports as done, untouched for the others.
+     */
+    public int msgLen;
 
     public Msghdr(byte[] buf, int off, int len) {
         Objects.checkFromIndexSize(off, len, Objects.requireNonNull(buf, "buf").length);

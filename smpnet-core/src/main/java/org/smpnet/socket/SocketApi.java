@@ -254,6 +254,43 @@ public final class SocketApi {
         }
     }
 
+    /**
+     * {@code sendmmsg(2)}: sends {@code msgs[off .. off+vlen)} as {@link #sendmsg} each, in one call (the
+     * receive work they cause runs once, after the last: {@link SocketIo#sosendBatch}); each message's bytes
+     * sent go to its {@link Msghdr#msgLen}. Returns the messages sent; an error after the first message
+     * ends the call early with the count so far and is not reported.
+     */
+    public int sendmmsg(int s, Msghdr[] msgs, int off, int vlen, int flags) throws ErrnoException {
+        SocketFile f = getsock(s);
+        try {
+            Socket so = f.socket();
+            return SocketIo.sosendBatch(so, msgs, off, vlen, flags | nbflags(f),
+                    msg -> msg.control = internalize(so, msg.control));
+        } finally {
+            f.drop();
+        }
+    }
+
+    /**
+     * {@code recvmmsg(2)}: receives into {@code msgs[off .. off+vlen)}, each as {@link #recvmsg} would; each
+     * message's bytes go to its {@link Msghdr#msgLen}. Blocks until all are filled, or with
+     * {@link SocketConst#MSG_WAITFORONE} until the first is; SO_RCVTIMEO bounds the whole call
+     * (see {@link SocketIo#soreceiveBatch}). Returns the messages received.
+     */
+    public int recvmmsg(int s, Msghdr[] msgs, int off, int vlen, int flags) throws ErrnoException {
+        SocketFile f = getsock(s);
+        try {
+            int n = SocketIo.soreceiveBatch(f.socket(), msgs, off, vlen, flags | nbflags(f));
+            for (int i = 0; i < n; i++) {
+                Msghdr msg = msgs[off + i];
+                msg.control = externalize(msg);
+            }
+            return n;
+        } finally {
+            f.drop();
+        }
+    }
+
     private static int nbflags(File f) {
         return (f.fflag() & File.O_NONBLOCK) != 0 ? MSG_DONTWAIT : 0;
     }

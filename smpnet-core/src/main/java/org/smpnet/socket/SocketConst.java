@@ -73,6 +73,8 @@ public final class SocketConst {
     public static final int MSG_DONTWAIT = 0x00080;
     public static final int MSG_EOF = 0x00100;
     public static final int MSG_NOSIGNAL = 0x20000;
+    /** {@code recvmmsg}: block for the first message only, then take what is already queued. */
+    public static final int MSG_WAITFORONE = 0x80000;
 
     // ---- shutdown(2) ----
     public static final int SHUT_RD = 0;

@@ -17,6 +17,7 @@ import static org.smpnet.socket.SocketConst.MSG_OOB;
 import static org.smpnet.socket.SocketConst.MSG_PEEK;
 import static org.smpnet.socket.SocketConst.MSG_TRUNC;
 import static org.smpnet.socket.SocketConst.MSG_WAITALL;
+import static org.smpnet.socket.SocketConst.MSG_WAITFORONE;
 import static org.smpnet.socket.SocketConst.PR_ATOMIC;
 import static org.smpnet.socket.SocketConst.PR_CONNREQUIRED;
 import static org.smpnet.socket.SocketConst.PR_WANTRCVD;
@@ -53,6 +54,48 @@ public final class SocketIo {
             return sosend0(so, msg.name, msg.buf, msg.off, msg.len, control, flags);
         } finally {
             DeferredInput.exit(section); // every socket lock is released: run the receive work this send queued
+        }
+    }
+
+    /** Readies one message of a {@link #sosendBatch} just before it is sent (e.g. turns its descriptors into files). */
+    @FunctionalInterface
+    public interface MsgPrep {
+        void prepare(Msghdr msg) throws ErrnoException;
+    }
+
+    /**
+     * {@code sendmmsg}: sends {@code msgs[off .. off+vlen)} in order, as {@link #sosend} each, inside one
+     * {@link DeferredInput} section, so the receive work they queue runs once, as a batch, after the last.
+     * Each sent message's byte count goes to its {@link Msghdr#msgLen}. Returns the messages sent; stops at
+     * the first that fails: its error is thrown if it is the first, otherwise the count so far is returned
+     * and the error is not reported (as Linux and FreeBSD do; the caller resends from the first unsent
+     * message, whose control, if any, was not yet given to {@code prep}).
+     *
+     * @throws ErrnoException the first message's error (see {@link #sosend}), or what {@code prep} threw for it
+     */
+    public static int sosendBatch(Socket so, Msghdr[] msgs, int off, int vlen, int flags, MsgPrep prep)
+            throws ErrnoException {
+        checkVector(msgs, off, vlen);
+        boolean section = DeferredInput.enter();
+        try {
+            int i = 0;
+            for (; i < vlen; i++) {
+                Msghdr msg = msgs[off + i];
+                try {
+                    prep.prepare(msg);
+                    List<Cmsg> control = msg.control;
+                    msg.control = null;
+                    msg.msgLen = sosend0(so, msg.name, msg.buf, msg.off, msg.len, control, flags);
+                } catch (ErrnoException e) {
+                    if (i == 0) {
+                        throw e;
+                    }
+                    break;
+                }
+            }
+            return i;
+        } finally {
+            DeferredInput.exit(section);
         }
     }
 
@@ -258,6 +301,118 @@ public final class SocketIo {
         } finally {
             sb.sbunlock();
         }
+    }
+
+    /**
+     * {@code recvmmsg}: receives into {@code msgs[off .. off+vlen)} in order, each as {@link #soreceive}
+     * would, its byte count in {@link Msghdr#msgLen}. Blocks (unless non-blocking) until all are filled,
+     * or with {@code MSG_WAITFORONE} only for the first, then takes what is already queued. On an inet
+     * datagram socket the datagrams are taken in one hold of the buffer mutex. Returns the messages
+     * received (at least one); stops early at end of data, a timeout, or an error after the first
+     * message, which is then left for the next call where it can be (a pending socket error is). Calls
+     * without a buffer lock busy-poll as {@link #soreceive} does.
+     *
+     * @throws ErrnoException the first message's error (see {@link #soreceive})
+     */
+    public static int soreceiveBatch(Socket so, Msghdr[] msgs, int off, int vlen, int flags) throws ErrnoException {
+        checkVector(msgs, off, vlen);
+        if (vlen == 0) {
+            return 0;
+        }
+        boolean waitForOne = (flags & MSG_WAITFORONE) != 0;
+        flags &= ~MSG_WAITFORONE;
+        if (atomicDgram(so) && (flags & (MSG_PEEK | MSG_OOB)) == 0) {
+            return receiveRecords(so, msgs, off, vlen, flags, waitForOne);
+        }
+        int i = 0;
+        for (; i < vlen; i++) {
+            Msghdr msg = msgs[off + i];
+            try {
+                msg.msgLen = soreceive(so, msg, i > 0 && waitForOne ? flags | MSG_DONTWAIT : flags);
+            } catch (ErrnoException e) {
+                if (i == 0) {
+                    throw e;
+                }
+                break;
+            }
+            if (msg.msgLen == 0 && so.type() == SocketConst.SOCK_STREAM) {
+                return i + 1; // end of stream: one empty read reports it
+            }
+        }
+        return i;
+    }
+
+    /** A message vector's bounds: EINVAL, not an index exception, for a bad {@code off}/{@code vlen}. */
+    private static void checkVector(Msghdr[] msgs, int off, int vlen) throws ErrnoException {
+        if (msgs == null || off < 0 || vlen < 0 || off > msgs.length - vlen) {
+            throw new ErrnoException(Errno.EINVAL, "message vector: offset " + off + ", " + vlen + " messages, "
+                    + (msgs == null ? "no array" : msgs.length + " in the array"));
+        }
+        for (int i = off; i < off + vlen; i++) {
+            if (msgs[i] == null) {
+                throw new ErrnoException(Errno.EINVAL, "message vector: no message at " + i);
+            }
+        }
+    }
+
+    /** {@link #soreceiveBatch} on an inet datagram socket: the records are taken under one hold of the mutex. */
+    private static int receiveRecords(Socket so, Msghdr[] msgs, int off, int vlen, int flags, boolean waitForOne)
+            throws ErrnoException {
+        boolean dontwait = (flags & MSG_DONTWAIT) != 0 || (so.state() & Socket.SS_NBIO) != 0;
+        List<Cmsg>[] controls = null;
+        int got = 0;
+        so.rcv.mtx.lock();
+        try {
+            long deadline = so.rcv.deadline();
+            for (; got < vlen; got++) {
+                Msghdr msg = msgs[off + got];
+                msg.name = null;
+                msg.control = null;
+                msg.flags = 0;
+                if (got > 0 && so.rcv.first() == null
+                        && (waitForOne || dontwait || so.errorLocked() != null
+                                || (so.rcv.state() & Sockbuf.SBS_CANTRCVMORE) != 0)) {
+                    break; // nothing more now, or what comes next is for the next call
+                }
+                try {
+                    if (!awaitRecord(so, msg.len, dontwait, deadline, 0, true)) {
+                        msg.msgLen = 0; // end of data: one empty message reports it
+                        return got + 1;
+                    }
+                } catch (ErrnoException e) {
+                    if (got == 0) {
+                        throw e;
+                    }
+                    break; // a timeout or a close after some were received
+                }
+                Sockbuf.Record r = so.rcv.first();
+                msg.name = r.addr;
+                List<Cmsg> control = so.rcv.takeControl(r);
+                if (control != null) {
+                    if (controls == null) {
+                        @SuppressWarnings("unchecked")
+                        List<Cmsg>[] a = new List[vlen];
+                        controls = a;
+                    }
+                    controls[got] = control;
+                }
+                int n = Math.min(msg.len, r.len);
+                copyOut(r, 0, msg.buf, msg.off, n);
+                if (r.len > msg.len) {
+                    msg.flags |= MSG_TRUNC;
+                }
+                so.rcv.sbdroprecord();
+                msg.msgLen = n;
+            }
+        } finally {
+            so.rcv.mtx.unlock();
+            if (controls != null) {
+                for (int i = 0; i < got; i++) {
+                    deliverControl(msgs[off + i], controls[i]);
+                }
+            }
+        }
+        return got;
     }
 
     /**

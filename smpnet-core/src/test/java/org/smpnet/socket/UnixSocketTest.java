@@ -324,6 +324,31 @@ class UnixSocketTest {
     }
 
     @Test
+    @DisplayName("R-API-1: sendmmsg/recvmmsg on UNIX datagram sockets keep boundaries and pass SCM_RIGHTS per message")
+    void mmsgWithRights() throws Exception {
+        int[] sv = api.socketpair(PF_UNIX, SOCK_DGRAM, 0);
+        int[] inner = api.socketpair(PF_UNIX, SOCK_DGRAM, 0);
+        Msghdr[] out = {Msghdr.send(bytes("one"), 0, 3, null, null),
+                Msghdr.send(bytes("two!"), 0, 4, null, List.of(Cmsg.rights(inner[1]))),
+                Msghdr.send(bytes("3"), 0, 1, null, null)};
+        assertThat(api.sendmmsg(sv[0], out, 0, 3, 0)).isEqualTo(3);
+        assertThat(out[1].msgLen).isEqualTo(4);
+        api.close(inner[1]);
+        Msghdr[] in = {Msghdr.recv(new byte[8], 0, 8, 256), Msghdr.recv(new byte[8], 0, 8, 256),
+                Msghdr.recv(new byte[8], 0, 8, 256), Msghdr.recv(new byte[8], 0, 8, 256)};
+        assertThat(api.recvmmsg(sv[1], in, 0, 4, MSG_WAITFORONE)).isEqualTo(3);
+        assertThat(str(in[0].buf, in[0].msgLen)).isEqualTo("one");
+        assertThat(str(in[1].buf, in[1].msgLen)).isEqualTo("two!");
+        assertThat(str(in[2].buf, in[2].msgLen)).isEqualTo("3");
+        assertThat(in[0].control).isNull();
+        assertThat(in[1].control).hasSize(1);
+        int passed = Cmsg.fdsOf((Cmsg.Data) in[1].control.get(0))[0];
+        api.send(inner[0], bytes("via"), 0, 3, 0);
+        assertThat(api.recv(passed, new byte[8], 0, 8, 0)).isEqualTo(3);
+        assertErrno(Errno.EAGAIN, () -> api.recvmmsg(sv[1], in, 0, 4, MSG_DONTWAIT));
+    }
+
+    @Test
     @DisplayName("R-SO-1: poll and kqueue see read data counts, write space and EOF on a stream socket")
     void pollAndKqueue() throws Exception {
         int[] sv = api.socketpair(PF_UNIX, SOCK_STREAM, 0);

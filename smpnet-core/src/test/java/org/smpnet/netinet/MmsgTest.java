@@ -1,0 +1,218 @@
+package org.smpnet.netinet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.smpnet.socket.SocketConst.MSG_DONTWAIT;
+import static org.smpnet.socket.SocketConst.MSG_TRUNC;
+import static org.smpnet.socket.SocketConst.MSG_WAITFORONE;
+import static org.smpnet.socket.SocketConst.SOCK_DGRAM;
+import static org.smpnet.socket.SocketConst.SOL_SOCKET;
+import static org.smpnet.socket.SocketConst.SO_RCVBUF;
+import static org.smpnet.socket.SocketConst.SO_RCVTIMEO;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.smpnet.kern.Errno;
+import org.smpnet.kern.ErrnoException;
+import org.smpnet.kern.Filedesc;
+import org.smpnet.net.NetTestSupport;
+import org.smpnet.net.Sockaddr;
+import org.smpnet.socket.Msghdr;
+import org.smpnet.socket.SocketApi;
+import org.smpnet.socket.Sockopt;
+import org.smpnet.socket.Ucred;
+
+/** {@code sendmmsg}/{@code recvmmsg} on UDP between two hosts over an epair. */
+class MmsgTest {
+    private static final Sockaddr TO = Sockaddr.In.of("10.0.0.2", 7100);
+
+    private InetTestSupport.TwoHosts hosts;
+    private SocketApi apiA;
+    private SocketApi apiB;
+    private int tx;
+    private int rx;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        hosts = InetTestSupport.TwoHosts.create("mm");
+        apiA = new SocketApi(hosts.a().domains(), new Filedesc(), Ucred.of(1, 0, 0));
+        apiB = new SocketApi(hosts.b().domains(), new Filedesc(), Ucred.of(2, 0, 0));
+        rx = apiB.socket(Sockaddr.AF_INET, SOCK_DGRAM, 0);
+        apiB.setsockopt(rx, SOL_SOCKET, SO_RCVBUF, 1 << 20);
+        apiB.bind(rx, TO);
+        tx = apiA.socket(Sockaddr.AF_INET, SOCK_DGRAM, 0);
+        apiA.bind(tx, Sockaddr.In.of("10.0.0.1", 7200));
+        apiA.sendto(tx, new byte[1], 0, 1, 0, TO); // resolves ARP: later datagrams never wait in its hold queue
+        assertThat(apiB.recv(rx, new byte[8], 0, 8, 0)).isEqualTo(1);
+    }
+
+    @AfterEach
+    void tearDown() {
+        hosts.close();
+    }
+
+    private static byte[] seq(int i, int len) {
+        return ByteBuffer.allocate(len).putInt(i).array();
+    }
+
+    private static Msghdr[] recvVector(int n, int bufLen) {
+        Msghdr[] v = new Msghdr[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = new Msghdr(new byte[bufLen]);
+        }
+        return v;
+    }
+
+    /** Receives until {@code total} datagrams came, checking each one's sequence number, length and source. */
+    private void receiveInOrder(int total, int vlen, int len, AtomicInteger progress) throws ErrnoException {
+        Msghdr[] in = recvVector(vlen, 256);
+        int expect = 0;
+        while (expect < total) {
+            int n = apiB.recvmmsg(rx, in, 0, vlen, MSG_WAITFORONE);
+            assertThat(n).isBetween(1, Math.min(vlen, total - expect));
+            for (int i = 0; i < n; i++) {
+                assertThat(in[i].msgLen).isEqualTo(len);
+                assertThat(ByteBuffer.wrap(in[i].buf).getInt()).isEqualTo(expect++);
+                assertThat(in[i].name).isEqualTo(Sockaddr.In.of("10.0.0.1", 7200));
+                assertThat(in[i].flags).isZero();
+            }
+            progress.set(expect);
+        }
+    }
+
+    @ParameterizedTest(name = "net.mpsafenet={0}")
+    @ValueSource(booleans = {true, false})
+    @DisplayName("R-API-1: sendmmsg batches arrive through recvmmsg(MSG_WAITFORONE) exactly, in order, with lengths and sources")
+    void batchesArriveInOrder(boolean mpsafenet) throws Exception {
+        NetTestSupport.inGiantMode(mpsafenet, () -> {
+            int total = 2000;
+            int batch = 16;
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            AtomicInteger received = new AtomicInteger();
+            Thread reader = Thread.ofPlatform().name("mm-reader").start(() -> {
+                try {
+                    receiveInOrder(total, 7, 40, received);
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            });
+            Msghdr[] out = new Msghdr[batch];
+            int sent = 0;
+            while (sent < total) {
+                // UDP has no flow control: keep what is in flight within the epair's queue, so none is dropped.
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (sent - received.get() > 64 && failure.get() == null && System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                }
+                int k = Math.min(batch, total - sent);
+                for (int i = 0; i < k; i++) {
+                    out[i] = Msghdr.send(seq(sent + i, 40), 0, 40, TO, null);
+                }
+                int n = apiA.sendmmsg(tx, out, 0, k, 0);
+                assertThat(n).isEqualTo(k);
+                for (int i = 0; i < n; i++) {
+                    assertThat(out[i].msgLen).isEqualTo(40);
+                }
+                sent += n;
+            }
+            reader.join(20_000);
+            assertThat(reader.isAlive()).as("reader still waiting").isFalse();
+            assertThat(failure.get()).isNull();
+        });
+    }
+
+    @Test
+    @DisplayName("R-API-1: recvmmsg without MSG_WAITFORONE fills the vector, or stops at SO_RCVTIMEO with what it has")
+    void waitsForAllUntilTimeout() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            apiA.sendto(tx, seq(i, 8), 0, 8, 0, TO);
+        }
+        hosts.e().quiesce();
+        Msghdr[] in = recvVector(5, 64);
+        apiB.setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, Sockopt.timeval(200_000));
+        long t0 = System.nanoTime();
+        assertThat(apiB.recvmmsg(rx, in, 0, 5, 0)).isEqualTo(3);
+        assertThat(System.nanoTime() - t0).as("waited for the other two until the timeout").isGreaterThan(150_000_000L);
+        for (int i = 0; i < 3; i++) {
+            assertThat(ByteBuffer.wrap(in[i].buf).getInt()).isEqualTo(i);
+        }
+        // Enough queued: it returns at once with the full vector, the rest stays queued.
+        for (int i = 3; i < 10; i++) {
+            apiA.sendto(tx, seq(i, 8), 0, 8, 0, TO);
+        }
+        hosts.e().quiesce();
+        assertThat(apiB.recvmmsg(rx, in, 1, 4, 0)).isEqualTo(4);
+        for (int i = 0; i < 4; i++) {
+            assertThat(ByteBuffer.wrap(in[1 + i].buf).getInt()).isEqualTo(3 + i);
+        }
+        assertThat(apiB.recvmmsg(rx, in, 0, 5, MSG_DONTWAIT)).isEqualTo(3);
+        assertThat(ByteBuffer.wrap(in[2].buf).getInt()).isEqualTo(9);
+        assertThatThrownBy(() -> apiB.recvmmsg(rx, in, 0, 5, MSG_DONTWAIT))
+                .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EAGAIN));
+        assertThat(apiB.recvmmsg(rx, in, 0, 0, 0)).isZero();
+    }
+
+    @Test
+    @DisplayName("R-API-1: recvmmsg truncates each datagram to its own buffer and says so (MSG_TRUNC)")
+    void truncatesPerMessage() throws Exception {
+        apiA.sendto(tx, seq(1, 100), 0, 100, 0, TO);
+        apiA.sendto(tx, seq(2, 10), 0, 10, 0, TO);
+        hosts.e().quiesce();
+        Msghdr[] in = {new Msghdr(new byte[50]), new Msghdr(new byte[50])};
+        assertThat(apiB.recvmmsg(rx, in, 0, 2, MSG_DONTWAIT)).isEqualTo(2);
+        assertThat(in[0].msgLen).isEqualTo(50);
+        assertThat(in[0].flags & MSG_TRUNC).isEqualTo(MSG_TRUNC);
+        assertThat(in[1].msgLen).isEqualTo(10);
+        assertThat(in[1].flags & MSG_TRUNC).isZero();
+        assertThat(ByteBuffer.wrap(in[1].buf).getInt()).isEqualTo(2);
+    }
+
+    @Test
+    @DisplayName("R-API-1: sendmmsg throws the first message's error, returns the count before a later one's; bad vectors are EINVAL")
+    void sendErrorsAndBadVectors() throws Exception {
+        Sockaddr port0 = Sockaddr.In.of("10.0.0.2", 0);
+        Msghdr[] out = {Msghdr.send(seq(0, 8), 0, 8, port0, null), Msghdr.send(seq(1, 8), 0, 8, TO, null)};
+        assertThatThrownBy(() -> apiA.sendmmsg(tx, out, 0, 2, 0))
+                .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EADDRNOTAVAIL));
+        Msghdr[] out2 = {Msghdr.send(seq(7, 8), 0, 8, TO, null), Msghdr.send(seq(8, 8), 0, 8, port0, null),
+                Msghdr.send(seq(9, 8), 0, 8, TO, null)};
+        assertThat(apiA.sendmmsg(tx, out2, 0, 3, 0)).isEqualTo(1);
+        hosts.e().quiesce();
+        Msghdr[] in = recvVector(4, 64);
+        assertThat(apiB.recvmmsg(rx, in, 0, 4, MSG_DONTWAIT)).isEqualTo(1);
+        assertThat(ByteBuffer.wrap(in[0].buf).getInt()).isEqualTo(7);
+        List<Runnable> bad = new ArrayList<>();
+        bad.add(() -> call(() -> apiA.sendmmsg(tx, out2, 2, 2, 0)));
+        bad.add(() -> call(() -> apiA.sendmmsg(tx, out2, -1, 1, 0)));
+        bad.add(() -> call(() -> apiB.recvmmsg(rx, in, 0, 5, 0)));
+        bad.add(() -> call(() -> apiB.recvmmsg(rx, new Msghdr[2], 0, 2, 0)));
+        bad.add(() -> call(() -> apiB.recvmmsg(rx, null, 0, 1, 0)));
+        for (Runnable r : bad) {
+            assertThatThrownBy(r::run).hasCauseInstanceOf(ErrnoException.class)
+                    .satisfies(t -> assertThat(((ErrnoException) t.getCause()).errno()).isEqualTo(Errno.EINVAL));
+        }
+        assertThatThrownBy(() -> apiB.recvmmsg(999, in, 0, 1, 0))
+                .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EBADF));
+    }
+
+    private interface Call {
+        void run() throws ErrnoException;
+    }
+
+    private static void call(Call c) {
+        try {
+            c.run();
+        } catch (ErrnoException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
