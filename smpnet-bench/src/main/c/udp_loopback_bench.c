@@ -26,6 +26,8 @@
 
 static atomic_int phase;              /* 0 warm-up, 1 measuring, 2 done */
 static int payload = 64;
+static int batch = 1;                 /* datagrams per system call; 1: sendto()/recv() */
+#define MAX_BATCH 1024
 
 struct flow {
     int rx, tx;
@@ -41,7 +43,15 @@ static void die(const char *what) {
 
 static void *receiver(void *arg) {
     struct flow *f = arg;
-    char buf[65536];
+    static __thread char bufs[MAX_BATCH][2048];
+    static __thread struct mmsghdr msgs[MAX_BATCH];
+    static __thread struct iovec iov[MAX_BATCH];
+    for (int i = 0; i < batch; i++) {
+        iov[i].iov_base = bufs[i];
+        iov[i].iov_len = sizeof bufs[i];
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
     struct timeval tv = { 0, 100000 };  /* wake up to notice the end */
     if (setsockopt(f->rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
         die("SO_RCVTIMEO");
@@ -49,14 +59,15 @@ static void *receiver(void *arg) {
         int p = atomic_load_explicit(&phase, memory_order_relaxed);
         if (p == 2)
             break;
-        ssize_t n = recv(f->rx, buf, sizeof buf, 0);
+        ssize_t n = batch == 1 ? (recv(f->rx, bufs[0], sizeof bufs[0], 0) < 0 ? -1 : 1)
+                : recvmmsg(f->rx, msgs, (unsigned) batch, MSG_WAITFORONE, NULL);
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 continue;
             die("recv");
         }
         if (atomic_load_explicit(&phase, memory_order_relaxed) == 1)
-            f->received++;
+            f->received += (unsigned long) n;
     }
     return NULL;
 }
@@ -65,25 +76,35 @@ static void *sender(void *arg) {
     struct flow *f = arg;
     char buf[65536];
     memset(buf, 'x', (size_t) payload);
+    static __thread struct mmsghdr msgs[MAX_BATCH];
+    struct iovec iov = { buf, (size_t) payload };
+    for (int i = 0; i < batch; i++) {
+        msgs[i].msg_hdr.msg_iov = &iov;
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_name = &f->dst;
+        msgs[i].msg_hdr.msg_namelen = sizeof f->dst;
+    }
     for (;;) {
         int p = atomic_load_explicit(&phase, memory_order_relaxed);
         if (p == 2)
             break;
-        ssize_t n = sendto(f->tx, buf, (size_t) payload, 0, (struct sockaddr *) &f->dst, sizeof f->dst);
+        ssize_t n = batch == 1
+                ? (sendto(f->tx, buf, (size_t) payload, 0, (struct sockaddr *) &f->dst, sizeof f->dst) < 0 ? -1 : 1)
+                : sendmmsg(f->tx, msgs, (unsigned) batch, 0);
         if (n < 0) {
             if (errno == ENOBUFS || errno == EAGAIN || errno == EINTR)
                 continue;
             die("sendto");
         }
         if (p == 1)
-            f->sent++;
+            f->sent += (unsigned long) n;
     }
     return NULL;
 }
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s FLOWS SECONDS [PAYLOAD] [WARMUP]\n", argv[0]);
+        fprintf(stderr, "usage: %s FLOWS SECONDS [PAYLOAD] [WARMUP] [BATCH]\n", argv[0]);
         return 2;
     }
     int flows = atoi(argv[1]);
@@ -91,7 +112,9 @@ int main(int argc, char **argv) {
     if (argc > 3)
         payload = atoi(argv[3]);
     double warmup = argc > 4 ? atof(argv[4]) : 1.0;
-    if (flows < 1 || flows > 64 || seconds <= 0 || payload < 0 || payload > 65507) {
+    if (argc > 5)
+        batch = atoi(argv[5]);
+    if (flows < 1 || flows > 64 || seconds <= 0 || payload < 0 || payload > 65507 || batch < 1 || batch > MAX_BATCH) {
         fprintf(stderr, "bad arguments\n");
         return 2;
     }
@@ -139,7 +162,7 @@ int main(int argc, char **argv) {
     }
     double cpu = (double) (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) * 1e9
             + (double) (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) * 1e3;
-    printf("flows=%d payload=%d seconds=%.3f received=%lu sent=%lu pps=%.0f cpu=%.0fns/datagram\n", flows, payload, el,
+    printf("flows=%d payload=%d batch=%d seconds=%.3f received=%lu sent=%lu pps=%.0f cpu=%.0fns/datagram\n", flows, payload, batch, el,
            rx, tx, (double) rx / el, rx ? cpu / (double) rx : 0.0);
     return 0;
 }

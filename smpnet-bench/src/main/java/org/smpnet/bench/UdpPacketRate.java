@@ -17,6 +17,7 @@ import org.smpnet.kern.Filedesc;
 import org.smpnet.net.Epair;
 import org.smpnet.net.InAddr;
 import org.smpnet.net.Sockaddr;
+import org.smpnet.socket.Msghdr;
 import org.smpnet.socket.SocketApi;
 import org.smpnet.socket.SocketConst;
 import org.smpnet.socket.Sockopt;
@@ -66,6 +67,10 @@ public final class UdpPacketRate {
         int[] flows = args.length > 2 ? java.util.Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray()
                 : new int[] {1, 2};
         int reps = Integer.getInteger("smpnet.udpbench.reps", 1);
+        int batch = Integer.getInteger("smpnet.udpbench.batch", 1);
+        if (batch < 1 || batch > 1024) {
+            throw new IllegalArgumentException("smpnet.udpbench.batch must be 1 to 1024, not " + batch);
+        }
         if (reps < 1) {
             throw new IllegalArgumentException("smpnet.udpbench.reps must be at least 1, not " + reps);
         }
@@ -76,19 +81,19 @@ public final class UdpPacketRate {
         double[][] smpCpu = new double[flows.length][reps];
         for (int rep = 0; rep < reps; rep++) {
             for (int i = 0; i < flows.length; i++) {
-                Result l = harness == null ? null : linux(harness, flows[i], seconds, warmup);
+                Result l = harness == null ? null : linux(harness, flows[i], seconds, warmup, batch);
                 linux[i][rep][0] = l == null ? Double.NaN : l.pps();
                 linuxCpu[i][rep][0] = l == null ? Double.NaN : l.cpuNanosPerDatagram();
             }
             for (int i = 0; i < flows.length; i++) {
-                Result r = smpnet(flows[i], seconds, warmup);
+                Result r = smpnet(flows[i], seconds, warmup, batch);
                 smp[i][rep] = r.pps();
                 smpCpu[i][rep] = r.cpuNanosPerDatagram();
                 System.out.printf(Locale.ROOT, "smpnet flows=%d received=%d sent=%d seconds=%.3f pps=%.0f cpu=%.0fns/datagram%n",
                         flows[i], r.received(), r.sent(), r.seconds(), r.pps(), r.cpuNanosPerDatagram());
             }
             for (int i = 0; i < flows.length; i++) {
-                Result l = harness == null ? null : linux(harness, flows[i], seconds, warmup);
+                Result l = harness == null ? null : linux(harness, flows[i], seconds, warmup, batch);
                 linux[i][rep][1] = l == null ? Double.NaN : l.pps();
                 linuxCpu[i][rep][1] = l == null ? Double.NaN : l.cpuNanosPerDatagram();
             }
@@ -126,10 +131,10 @@ public final class UdpPacketRate {
     }
 
     /** Runs the C harness once and parses its one-line result. */
-    static Result linux(String harness, int flows, double seconds, double warmup)
+    static Result linux(String harness, int flows, double seconds, double warmup, int batch)
             throws IOException, InterruptedException {
         Process p = new ProcessBuilder(harness, Integer.toString(flows), Double.toString(seconds),
-                Integer.toString(PAYLOAD), Double.toString(warmup)).redirectErrorStream(true).start();
+                Integer.toString(PAYLOAD), Double.toString(warmup), Integer.toString(batch)).redirectErrorStream(true).start();
         String line;
         StringBuilder all = new StringBuilder();
         Result r = null;
@@ -152,7 +157,7 @@ public final class UdpPacketRate {
     }
 
     /** Two Vnets over an epair; {@code flows} sender/receiver thread pairs; counts during the window. */
-    static Result smpnet(int flows, double seconds, double warmup) throws Exception {
+    static Result smpnet(int flows, double seconds, double warmup, int batch) throws Exception {
         try (Vnet a = new Vnet("udpbench-a"); Vnet b = new Vnet("udpbench-b")) {
             Epair e = a.epair(b);
             a.addrs().add(e.a(), InAddr.parse("10.0.0.1"), 24);
@@ -174,11 +179,16 @@ public final class UdpPacketRate {
                 apiA.sendto(tx, new byte[PAYLOAD], 0, PAYLOAD, 0, to);
                 int flow = f;
                 threads.add(Thread.ofPlatform().name("udpbench-rx" + f).unstarted(() -> {
-                    byte[] buf = new byte[2048];
+                    Msghdr[] msgs = new Msghdr[batch];
+                    for (int i = 0; i < batch; i++) {
+                        msgs[i] = new Msghdr(new byte[2048]);
+                    }
                     long n = 0;
                     while (phase.get() != 2) {
+                        int got;
                         try {
-                            apiB.recv(rx, buf, 0, buf.length, 0);
+                            got = batch == 1 ? (apiB.recvmsg(rx, msgs[0], 0) >= 0 ? 1 : 0)
+                                    : apiB.recvmmsg(rx, msgs, 0, batch, SocketConst.MSG_WAITFORONE);
                         } catch (ErrnoException ex) {
                             if (ex.errno() == Errno.EAGAIN || ex.errno() == Errno.EINTR) {
                                 continue;
@@ -186,18 +196,24 @@ public final class UdpPacketRate {
                             throw new IllegalStateException(ex);
                         }
                         if (phase.get() == 1) {
-                            n++;
+                            n += got;
                         }
                     }
                     received[flow] = n;
                 }));
                 threads.add(Thread.ofPlatform().name("udpbench-tx" + f).unstarted(() -> {
                     byte[] buf = new byte[PAYLOAD];
+                    Msghdr[] msgs = new Msghdr[batch];
+                    for (int i = 0; i < batch; i++) {
+                        msgs[i] = Msghdr.send(buf, 0, PAYLOAD, to, null);
+                    }
                     long n = 0;
                     int p;
                     while ((p = phase.get()) != 2) {
+                        int done;
                         try {
-                            apiA.sendto(tx, buf, 0, PAYLOAD, 0, to);
+                            done = batch == 1 ? (apiA.sendmsg(tx, msgs[0], 0) >= 0 ? 1 : 0)
+                                    : apiA.sendmmsg(tx, msgs, 0, batch, 0);
                         } catch (ErrnoException ex) {
                             if (ex.errno() == Errno.ENOBUFS || ex.errno() == Errno.EAGAIN) {
                                 continue;
@@ -205,7 +221,7 @@ public final class UdpPacketRate {
                             throw new IllegalStateException(ex);
                         }
                         if (p == 1) {
-                            n++;
+                            n += done;
                         }
                     }
                     sent[flow] = n;
