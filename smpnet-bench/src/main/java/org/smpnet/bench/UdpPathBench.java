@@ -10,6 +10,7 @@ import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
@@ -21,6 +22,7 @@ import org.smpnet.kern.Filedesc;
 import org.smpnet.net.Epair;
 import org.smpnet.net.InAddr;
 import org.smpnet.net.Sockaddr;
+import org.smpnet.socket.Msghdr;
 import org.smpnet.socket.SocketApi;
 import org.smpnet.socket.SocketConst;
 import org.smpnet.socket.Ucred;
@@ -39,6 +41,7 @@ import org.smpnet.socket.Ucred;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class UdpPathBench {
     private static final int PAYLOAD = 64;
+    static final int BATCH = 32;
 
     /** Two Vnets over an epair, one socket each. */
     @State(Scope.Thread)
@@ -68,6 +71,7 @@ public class UdpPathBench {
             to = Sockaddr.In.of("10.0.0.2", 9000);
             apiA.sendto(tx, out, 0, PAYLOAD, 0, to); // resolves ARP
             apiB.recv(rx, in, 0, in.length, 0);
+            setUpVectors();
         }
 
         @TearDown(Level.Trial)
@@ -79,6 +83,30 @@ public class UdpPathBench {
         int roundTrip() throws ErrnoException {
             apiA.sendto(tx, out, 0, PAYLOAD, 0, to);
             return apiB.recv(rx, in, 0, in.length, SocketConst.MSG_DONTWAIT);
+        }
+
+        final Msghdr[] outv = new Msghdr[BATCH];
+        final Msghdr[] inv = new Msghdr[BATCH];
+
+        private void setUpVectors() {
+            for (int i = 0; i < BATCH; i++) {
+                outv[i] = Msghdr.send(out, 0, PAYLOAD, to, null);
+                inv[i] = new Msghdr(new byte[2048]);
+            }
+        }
+
+        /** One sendmmsg of {@link #BATCH} datagrams, then recvmmsg until all came; returns the bytes received. */
+        int batchTrip() throws ErrnoException {
+            int sent = apiA.sendmmsg(tx, outv, 0, BATCH, 0);
+            int bytes = 0;
+            for (int got = 0; got < sent; ) {
+                int n = apiB.recvmmsg(rx, inv, 0, sent - got, SocketConst.MSG_DONTWAIT);
+                for (int i = 0; i < n; i++) {
+                    bytes += inv[i].msgLen;
+                }
+                got += n;
+            }
+            return bytes;
         }
     }
 
@@ -118,6 +146,17 @@ public class UdpPathBench {
         int n = s.roundTrip();
         if (n != PAYLOAD) {
             throw new IllegalStateException("smpnet lost a datagram: received " + n);
+        }
+        return n;
+    }
+
+    /** Per datagram: one sendmmsg and one recvmmsg of {@link #BATCH} datagrams each, divided by the batch. */
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public int smpnetSendRecvBatch(Smpnet s) throws ErrnoException {
+        int n = s.batchTrip();
+        if (n != PAYLOAD * BATCH) {
+            throw new IllegalStateException("smpnet lost datagrams: received " + n + " bytes of " + PAYLOAD * BATCH);
         }
         return n;
     }

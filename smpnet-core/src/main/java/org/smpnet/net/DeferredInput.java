@@ -75,7 +75,9 @@ public final class DeferredInput {
                 d.nclaimed = 0;
                 d.spare = serving;
                 for (served = 0; served < nserving; served++) {
-                    serving[served].serveDeferred();
+                    IfQueue q = serving[served];
+                    serving[served] = null; // its claim ends here, whatever serveDeferred does
+                    q.serveDeferred();
                 }
                 Arrays.fill(serving, 0, nserving, null);
                 serving = null;
@@ -84,12 +86,14 @@ public final class DeferredInput {
             d.depth--;
             if (serving != null) {
                 for (int i = served; i < nserving; i++) {
-                    serving[i].wakeIthreadIfPending(); // an input threw: the ithread takes what is left
+                    if (serving[i] != null) {
+                        serving[i].abandonClaim(); // an input threw: the ithread takes what is left
+                    }
                 }
                 Arrays.fill(serving, 0, nserving, null);
             }
             for (int i = 0; i < d.nclaimed; i++) {
-                d.claimed[i].wakeIthreadIfPending(); // left over after the last round: the ithread takes it
+                d.claimed[i].abandonClaim(); // left over after the last round: the ithread takes it
                 d.claimed[i] = null;
             }
             d.nclaimed = 0;
@@ -97,9 +101,10 @@ public final class DeferredInput {
     }
 
     /**
-     * Called by {@code q} under its lock when a packet was queued while its ithread sleeps: true if the
-     * current thread is inside a section and will serve {@code q} at its exit (then q need not wake
-     * its ithread).
+     * Called by {@code q} when a packet was queued and no drainer will take it: true if the current thread
+     * is inside a section and will serve {@code q} at its exit (then q need not wake its ithread). A new
+     * claim is announced to {@code q} ({@link IfQueue#claimed}) and ends with exactly one of
+     * {@link IfQueue#serveDeferred} or {@link IfQueue#abandonClaim}.
      */
     static boolean claim(IfQueue q) {
         DeferredInput d = CURRENT.get();
@@ -115,6 +120,7 @@ public final class DeferredInput {
             d.claimed = Arrays.copyOf(d.claimed, d.nclaimed * 2);
         }
         d.claimed[d.nclaimed++] = q;
+        q.claimed();
         return true;
     }
 }

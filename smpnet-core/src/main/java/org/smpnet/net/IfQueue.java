@@ -39,6 +39,10 @@ public final class IfQueue {
     static final int POLL_BACKLOG = 64;
     /** Batches one deferred serve or leaving poller delivers before it hands the rest to the ithread. */
     private static final int ROUNDS = 4;
+    /** Queued packets beyond which a sender in a {@link DeferredInput} section waits at its exit (back-pressure). */
+    static final int SENDER_WAIT_BACKLOG = 256;
+    /** The longest a sender waits for the backlog to drain. */
+    private static final long SENDER_WAIT_NANOS = 1_000_000;
 
     private final String name;
     private final int limit;
@@ -53,6 +57,8 @@ public final class IfQueue {
     private final AtomicBoolean busy = new AtomicBoolean();
     /** Readers busy-polling this queue now. */
     private final AtomicInteger pollers = new AtomicInteger();
+    /** Senders whose {@link DeferredInput} sections claimed this queue and have not yet served it. */
+    private final AtomicInteger claimants = new AtomicInteger();
     /** The ithread is parked (or about to park) waiting for packets. */
     private volatile boolean parked;
     private volatile boolean closed;
@@ -107,6 +113,9 @@ public final class IfQueue {
             return true;
         }
         if (busy.get()) {
+            if (n > SENDER_WAIT_BACKLOG) {
+                DeferredInput.claim(this); // a sender in a section waits at its exit (see serveDeferred)
+            }
             return true; // the active drainer re-reads the stack after it steps down
         }
         if (n <= POLL_BACKLOG && pollers.get() > 0) {
@@ -201,7 +210,38 @@ public final class IfQueue {
      * another sender) is delivering: that drainer picks up what is queued. The caller holds no lock.
      */
     void serveDeferred() {
+        claimants.decrementAndGet(); // before the stack is read: see wakeIthreadIfUnattended
         drainRounds();
+        if (pending.get() > SENDER_WAIT_BACKLOG) {
+            awaitBacklog();
+        }
+    }
+
+    /**
+     * Back-pressure on a sender that outruns the drainers (as a full transmit ring stalls one): with no lock
+     * held, at the exit of the section whose sends overfilled the queue, wait until the backlog is down to
+     * half the mark, draining batches whenever no other drainer is active, for at most
+     * {@link #SENDER_WAIT_NANOS}. Without it the sender only queues packets to be dropped at the limit
+     * after all their output work was done. Never waits for a packet that has no drainer: it drains itself
+     * when none is active.
+     */
+    private void awaitBacklog() {
+        long end = System.nanoTime() + SENDER_WAIT_NANOS;
+        for (int i = 1; pending.get() > SENDER_WAIT_BACKLOG / 2 && !closed; i++) {
+            if (stack.get() != null && busy.compareAndSet(false, true)) {
+                drainOnceAsDrainer();
+                continue;
+            }
+            if ((i & 15) == 0) {
+                Thread.yield(); // the drainer may be waiting for this CPU
+                if (System.nanoTime() - end >= 0) {
+                    break;
+                }
+            } else {
+                Thread.onSpinWait();
+            }
+        }
+        wakeIthreadIfUnattended();
     }
 
     /** Up to {@link #ROUNDS} batches as the drainer; what is left then is the ithread's. */
@@ -213,7 +253,7 @@ public final class IfQueue {
                 }
                 drainOnceAsDrainer();
             }
-            wakeIthreadIfPending();
+            wakeIthreadIfUnattended();
         } catch (Error e) {
             wakeIthreadIfPending(); // an INVARIANTS assertion in the input: the ithread takes what is left
             throw e;
@@ -234,6 +274,29 @@ public final class IfQueue {
             return true;
         } finally {
             busy.set(false);
+        }
+    }
+
+    /** A {@link DeferredInput} section claimed this queue: it will serve it or abandon the claim. */
+    void claimed() {
+        claimants.incrementAndGet();
+    }
+
+    /** A claim that will not be served (its section's input threw, or ran out of rounds): the ithread takes over. */
+    void abandonClaim() {
+        claimants.decrementAndGet();
+        wakeIthreadIfPending();
+    }
+
+    /**
+     * Called by a drainer that has stepped down and leaves packets queued: wakes the ithread for them unless
+     * a reader polls the queue or a sender's section has claimed it, either of which takes them: pollers
+     * re-read the stack as they leave, claimants as they serve, each after announcing its leaving (SC
+     * atomics both sides), so a packet seen here while one was counted is seen by it.
+     */
+    private void wakeIthreadIfUnattended() {
+        if (pollers.get() == 0 && claimants.get() == 0) {
+            wakeIthreadIfPending();
         }
     }
 

@@ -438,6 +438,32 @@ public final class Sockbuf {
         return r;
     }
 
+    /**
+     * Removes up to {@code max} whole records from the front and hands them to the caller, who owns them
+     * (linked through {@link Record#next}, oldest first; null if there are none): {@link #sbdequeue} for a
+     * batch, so the caller can copy and free them after releasing the mutex. Caller holds {@link #mtx}.
+     */
+    @GuardedBy("mtx")
+    Record sbdequeueUpTo(int max) {
+        mtx.assertOwned();
+        Record first = null;
+        Record last = null;
+        for (int i = 0; i < max; i++) {
+            Record r = unlinkFirst();
+            if (r == null) {
+                break;
+            }
+            if (last == null) {
+                first = r;
+            } else {
+                last.next = r;
+            }
+            last = r;
+        }
+        sbcheckIf();
+        return first;
+    }
+
     @GuardedBy("mtx")
     private Record unlinkFirst() {
         Record r = head;

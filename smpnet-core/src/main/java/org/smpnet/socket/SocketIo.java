@@ -355,29 +355,31 @@ public final class SocketIo {
         }
     }
 
-    /** {@link #soreceiveBatch} on an inet datagram socket: the records are taken under one hold of the mutex. */
+    /**
+     * {@link #soreceiveBatch} on an inet datagram socket: the records are unlinked under the mutex, in as
+     * few holds as the waiting allows, and copied out and freed after it is released, so a sender appending
+     * meanwhile does not wait behind the copies.
+     */
     private static int receiveRecords(Socket so, Msghdr[] msgs, int off, int vlen, int flags, boolean waitForOne)
             throws ErrnoException {
         boolean dontwait = (flags & MSG_DONTWAIT) != 0 || (so.state() & Socket.SS_NBIO) != 0;
-        List<Cmsg>[] controls = null;
+        Sockbuf.Record taken = null;
+        Sockbuf.Record last = null;
         int got = 0;
+        boolean eof = false;
         so.rcv.mtx.lock();
         try {
             long deadline = so.rcv.deadline();
-            for (; got < vlen; got++) {
-                Msghdr msg = msgs[off + got];
-                msg.name = null;
-                msg.control = null;
-                msg.flags = 0;
+            while (got < vlen) {
                 if (got > 0 && so.rcv.first() == null
                         && (waitForOne || dontwait || so.errorLocked() != null
                                 || (so.rcv.state() & Sockbuf.SBS_CANTRCVMORE) != 0)) {
                     break; // nothing more now, or what comes next is for the next call
                 }
                 try {
-                    if (!awaitRecord(so, msg.len, dontwait, deadline, 0, true)) {
-                        msg.msgLen = 0; // end of data: one empty message reports it
-                        return got + 1;
+                    if (!awaitRecord(so, msgs[off + got].len, dontwait, deadline, 0, true)) {
+                        eof = true;
+                        break;
                     }
                 } catch (ErrnoException e) {
                     if (got == 0) {
@@ -385,32 +387,52 @@ public final class SocketIo {
                     }
                     break; // a timeout or a close after some were received
                 }
-                Sockbuf.Record r = so.rcv.first();
-                msg.name = r.addr;
-                List<Cmsg> control = so.rcv.takeControl(r);
-                if (control != null) {
-                    if (controls == null) {
-                        @SuppressWarnings("unchecked")
-                        List<Cmsg>[] a = new List[vlen];
-                        controls = a;
-                    }
-                    controls[got] = control;
+                Sockbuf.Record r = so.rcv.sbdequeueUpTo(vlen - got);
+                if (last == null) {
+                    taken = r;
+                } else {
+                    last.next = r;
                 }
+                for (; r != null; r = r.next) {
+                    last = r;
+                    got++;
+                }
+            }
+        } finally {
+            so.rcv.mtx.unlock();
+        }
+        Sockbuf.Record r = taken;
+        try {
+            for (int i = 0; r != null; i++, r = r.next) {
+                Msghdr msg = msgs[off + i];
+                msg.name = r.addr;
+                msg.control = null;
+                msg.flags = 0;
                 int n = Math.min(msg.len, r.len);
                 copyOut(r, 0, msg.buf, msg.off, n);
                 if (r.len > msg.len) {
                     msg.flags |= MSG_TRUNC;
                 }
-                so.rcv.sbdroprecord();
                 msg.msgLen = n;
+                Mbuf.freeChain(r.m);
+                r.m = null;
+                List<Cmsg> control = r.control;
+                r.control = null;
+                deliverControl(msg, control);
             }
         } finally {
-            so.rcv.mtx.unlock();
-            if (controls != null) {
-                for (int i = 0; i < got; i++) {
-                    deliverControl(msgs[off + i], controls[i]);
-                }
+            for (; r != null; r = r.next) { // only after an Error: what was taken is freed, not lost to the pool
+                Mbuf.freeChain(r.m);
+                Cmsg.disposeAll(r.control);
             }
+        }
+        if (eof) {
+            Msghdr msg = msgs[off + got];
+            msg.name = null;
+            msg.control = null;
+            msg.flags = 0;
+            msg.msgLen = 0; // end of data: one empty message reports it
+            got++;
         }
         return got;
     }
