@@ -33,7 +33,9 @@ import org.smpnet.socket.Ucred;
  * the two Linux runs.
  *
  * <p>Usage (through {@code scripts/bench-udp}): {@code UdpPacketRate [SECONDS] [WARMUP] [FLOWS,...]} (flows
- * default 1,2); {@code -Dsmpnet.udpbench.reps=N} repeats the whole Linux-smpnet-Linux sequence N times
+ * default 1,2); {@code -Dsmpnet.udpbench.batch=N} sends and receives up to N datagrams per call
+ * ({@code sendmmsg}/{@code recvmmsg} with {@code MSG_WAITFORONE}) on both sides, the C harness too
+ * (default 1: {@code sendto}/{@code recv}); {@code -Dsmpnet.udpbench.reps=N} repeats the whole Linux-smpnet-Linux sequence N times
  * and adds the median ratio (this machine's run-to-run noise is large); the system property
  * {@code smpnet.udpbench.harness} names the C harness (without it only smpnet is measured).
  */
@@ -99,6 +101,8 @@ public final class UdpPacketRate {
             }
         }
         System.out.println();
+        System.out.println(batch == 1 ? "One datagram per call (sendto/recv) on both sides:"
+                : "Up to " + batch + " datagrams per call (sendmmsg/recvmmsg with MSG_WAITFORONE) on both sides:");
         System.out.println("| flows | rep | Linux loopback pps (before / after) | smpnet epair pps | smpnet/Linux | goal >= 10x "
                 + "| CPU ns/datagram Linux (before / after) | CPU ns/datagram smpnet |");
         System.out.println("|---|---|---|---|---|---|---|---|");

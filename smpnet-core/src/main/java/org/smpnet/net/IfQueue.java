@@ -211,6 +211,9 @@ public final class IfQueue {
      */
     void serveDeferred() {
         claimants.decrementAndGet(); // before the stack is read: see wakeIthreadIfUnattended
+        if (pending.get() <= POLL_BACKLOG && pollers.get() > 0) {
+            return; // a polling reader takes them: it re-reads the stack as it leaves
+        }
         drainRounds();
         if (pending.get() > SENDER_WAIT_BACKLOG) {
             awaitBacklog();
