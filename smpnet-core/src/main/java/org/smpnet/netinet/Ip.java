@@ -105,7 +105,7 @@ public final class Ip {
         int ttl = dst.isMulticast() ? opts.multicastTtl() : (opts.ttl() >= 0 ? opts.ttl() : defttl.get());
         Ipv4View v = new Ipv4View(h.writableData(), h.dataOff());
         // The header checksum is left for send, which fills it on every path out (after it may set the source).
-        Ipv4Repr.emitUnsummed(v, src, dst, proto, ttl, opts.tos(), newId(src, dst, proto), opts.df(), false, 0, len, ipopts);
+        Ipv4Repr.emitUnsummed(v, src, dst, proto, ttl, opts.tos(), newId(src, dst, proto, ro), opts.df(), false, 0, len, ipopts);
         stats.localout.inc();
         send(h, opts, ro, false, null);
     }
@@ -191,10 +191,15 @@ public final class Ip {
      * nothing about the traffic to others. {@code src} may still be {@link InAddr#ANY}. Lock-free.
      */
     int newId(InAddr src, InAddr dst, int proto) {
+        return newId(src, dst, proto, null);
+    }
+
+    /** {@link #newId(InAddr, InAddr, int)} through a cached route, if any, that remembers the flow's hash. */
+    private int newId(InAddr src, InAddr dst, int proto, IpRoute ro) {
         if (randomId.get()) {
             return 1 + idRandom.get().nextInt(0xffff);
         }
-        return idents.next(src, dst, proto);
+        return ro == null ? idents.next(src, dst, proto) : idents.next(src, dst, proto, ro);
     }
 
     /** The per-destination counters (tests). */

@@ -39,6 +39,24 @@ final class IpIdents {
         return (idents.getAndIncrement(slot) + (int) (h >>> 48)) & 0xffff;
     }
 
+    /**
+     * {@link #next(InAddr, InAddr, int)} for a datagram sent through the cached route {@code ro}, which
+     * remembers the last flow's hash: a socket sending to one destination hashes once, not per datagram.
+     */
+    int next(InAddr src, InAddr dst, int proto, IpRoute ro) {
+        long key = (src.bits() & 0xffffffffL) | ((long) dst.bits() << 32);
+        IpRoute.IdHash c = ro.idHash();
+        long h;
+        if (c != null && c.key() == key && c.proto() == proto) {
+            h = c.hash();
+        } else {
+            h = sipHash24(k0, k1, key, proto);
+            ro.setIdHash(new IpRoute.IdHash(key, proto, h));
+        }
+        int slot = (int) h & (SLOTS - 1);
+        return (idents.getAndIncrement(slot) + (int) (h >>> 48)) & 0xffff;
+    }
+
     /** The table slot of a flow (tests pick destinations in distinct slots). */
     int slot(InAddr src, InAddr dst, int proto) {
         return (int) hash(src, dst, proto) & (SLOTS - 1);

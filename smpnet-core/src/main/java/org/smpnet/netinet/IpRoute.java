@@ -21,6 +21,22 @@ public final class IpRoute {
 
     private volatile Entry entry;
 
+    /**
+     * The keyed hash of the last (source, destination, protocol) whose IP ID was drawn through this route
+     * ({@link IpIdents}); {@code key} packs source and destination. Depends on no table, so never stale.
+     */
+    record IdHash(long key, int proto, long hash) {}
+
+    private volatile IdHash idHash;
+
+    IdHash idHash() {
+        return idHash;
+    }
+
+    void setIdHash(IdHash h) {
+        idHash = h;
+    }
+
     /** The cached path to {@code dst} if it is still current at {@code generation}, else null. */
     Entry get(InAddr dst, long generation) {
         Entry e = entry;

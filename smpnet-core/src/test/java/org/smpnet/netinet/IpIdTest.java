@@ -80,6 +80,23 @@ class IpIdTest {
     }
 
     @Test
+    @DisplayName("R-IP-1: a cached route's remembered flow hash gives the same per-destination sequence, also when its destination changes")
+    void routeMemoKeepsTheSequence() {
+        InAddr d1 = InAddr.parse("192.0.2.1");
+        InAddr d2 = otherSlot(d1);
+        IpIdents ids = ip.idents();
+        IpRoute ro = new IpRoute();
+        int first1 = ids.next(SRC, d1, UDP);
+        int first2 = ids.next(SRC, d2, UDP);
+        for (int i = 1; i <= 100; i++) {
+            assertThat(ids.next(SRC, d1, UDP, ro)).isEqualTo((first1 + 2 * i - 1) & 0xffff);
+            assertThat(ids.next(SRC, d1, UDP)).isEqualTo((first1 + 2 * i) & 0xffff);
+            assertThat(ids.next(SRC, d2, UDP, ro)).isEqualTo((first2 + i) & 0xffff); // the memo now holds d2
+        }
+        assertThat(ids.next(InAddr.parse("10.9.9.9"), d1, UDP, ro)).isEqualTo(ids.next(InAddr.parse("10.9.9.9"), d1, UDP) - 1 & 0xffff);
+    }
+
+    @Test
     @DisplayName("R-IP-1: SipHash-2-4 matches the reference vector for the 12-byte message 00..0b and key 00..0f")
     void sipHashReferenceVector() {
         long k0 = 0x0706050403020100L;
