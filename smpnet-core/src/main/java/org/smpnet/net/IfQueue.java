@@ -67,6 +67,8 @@ public final class IfQueue {
     public final Counter enqueued = new Counter();
     public final Counter drops = new Counter();
     public final Counter delivered = new Counter();
+    /** Times a sender waited at its section's exit for the backlog to drain (back-pressure). */
+    public final Counter senderWaits = new Counter();
 
     /**
      * @param driverClass the driver, whose {@link org.smpnet.kern.NeedsGiant} decides whether delivery takes Giant
@@ -229,6 +231,7 @@ public final class IfQueue {
      * when none is active.
      */
     private void awaitBacklog() {
+        senderWaits.inc();
         long end = System.nanoTime() + SENDER_WAIT_NANOS;
         for (int i = 1; pending.get() > SENDER_WAIT_BACKLOG / 2 && !closed; i++) {
             if (stack.get() != null && busy.compareAndSet(false, true)) {

@@ -121,6 +121,56 @@ class IfQueueBusyPollTest {
     }
 
     @Test
+    @DisplayName("R-ISR-1: a sender that overfills a queue another drainer holds waits at its section exit, but boundedly, and loses nothing")
+    void overfillingSenderWaitsBoundedly() throws Exception {
+        NetTestSupport.inGiantMode(true, () -> {
+            CountDownLatch inConsumer = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            AtomicLong got = new AtomicLong();
+            IfQueue q = new IfQueue("bptest6", 4096, IfQueueBusyPollTest.class, m -> {
+                if (got.getAndIncrement() == 0) {
+                    inConsumer.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                m.freem();
+            });
+            try {
+                awaitSleeping(q);
+                Thread holder = Thread.ofPlatform().start(() -> {
+                    boolean in = DeferredInput.enter();
+                    q.enqueue(packet(0, 0));
+                    DeferredInput.exit(in); // drains packet 0 and is held in the consumer
+                });
+                inConsumer.await();
+                int burst = IfQueue.SENDER_WAIT_BACKLOG + 50;
+                Thread sender = Thread.ofPlatform().start(() -> {
+                    boolean in = DeferredInput.enter();
+                    for (int i = 1; i <= burst; i++) {
+                        q.enqueue(packet(0, i));
+                    }
+                    DeferredInput.exit(in); // over the mark with the queue held: waits, then gives up
+                });
+                sender.join(10_000);
+                assertThat(sender.isAlive()).as("the sender's wait is bounded while the drainer is held").isFalse();
+                assertThat(q.senderWaits.get()).isEqualTo(1);
+                assertThat(q.length()).isEqualTo(burst);
+                release.countDown();
+                holder.join();
+                NetTestSupport.awaitIdle(q);
+                assertThat(got.get()).isEqualTo(burst + 1);
+                assertThat(q.drops.get()).isZero();
+            } finally {
+                release.countDown();
+                q.close();
+            }
+        });
+    }
+
+    @Test
     @DisplayName("R-LOCK-3: with net.mpsafenet=0 nobody polls: the ithreads do all input under Giant")
     void noPollingUnderGiant() throws Exception {
         NetTestSupport.inGiantMode(false, () -> {
@@ -138,9 +188,28 @@ class IfQueueBusyPollTest {
     @ValueSource(booleans = {true, false})
     @DisplayName("R-ISR-1: producers, pollers coming and going, senders' sections and the ithread: every packet once, in order")
     void pollersProducersAndIthreadRace(boolean mpsafenet) throws Exception {
+        race(mpsafenet, 8, 0);
+    }
+
+    @ParameterizedTest(name = "net.mpsafenet={0}")
+    @ValueSource(booleans = {true, false})
+    @DisplayName("R-ISR-1: the same race with sections that overfill a slow queue: senders wait at exit, nothing lost or reordered")
+    void overfillingSendersRace(boolean mpsafenet) throws Exception {
+        race(mpsafenet, IfQueue.SENDER_WAIT_BACKLOG + 64, 2_000);
+    }
+
+    /** Senders push {@code perSection} packets per section; the consumer spins {@code consumeNanos} per packet. */
+    private static void race(boolean mpsafenet, int perSection, long consumeNanos) throws Exception {
         NetTestSupport.inGiantMode(mpsafenet, () -> {
             int senders = 3;
-            NetTestSupport.SeqOrderSink sink = new NetTestSupport.SeqOrderSink();
+            NetTestSupport.SeqOrderSink order = new NetTestSupport.SeqOrderSink();
+            java.util.function.Consumer<Mbuf> sink = m -> {
+                long until = System.nanoTime() + consumeNanos;
+                while (consumeNanos > 0 && System.nanoTime() - until < 0) {
+                    Thread.onSpinWait();
+                }
+                order.accept(m);
+            };
             IfQueue q = new IfQueue("bpstress", 1 << 16, IfQueueBusyPollTest.class, sink);
             long[] sent = new long[senders];
             long[] refused = new long[senders];
@@ -160,7 +229,7 @@ class IfQueueBusyPollTest {
                     while (System.nanoTime() < end) {
                         boolean in = id != 0 && DeferredInput.enter();
                         try {
-                            for (int k = 0; k < 8; k++) {
+                            for (int k = 0; k < perSection; k++) {
                                 if (q.enqueue(packet(id, seq++))) {
                                     sent[id]++;
                                 } else {
@@ -209,15 +278,19 @@ class IfQueueBusyPollTest {
                 drops += refused[s];
             }
             q.close();
-            assertThat(sink.outOfOrder.get()).as("packets of one sender delivered out of order").isZero();
-            assertThat(sink.got.get()).isEqualTo(total);
+            assertThat(order.outOfOrder.get()).as("packets of one sender delivered out of order").isZero();
+            assertThat(order.got.get()).isEqualTo(total);
             assertThat(q.delivered.get()).isEqualTo(total);
             assertThat(q.drops.get()).isEqualTo(drops);
             assertThat(total).isPositive();
             if (mpsafenet) {
                 assertThat(polled.get()).as("busy polls that delivered").isPositive();
+                if (consumeNanos > 0) {
+                    assertThat(q.senderWaits.get()).as("senders that waited for the backlog").isPositive();
+                }
             } else {
                 assertThat(polled.get()).isZero();
+                assertThat(q.senderWaits.get()).as("no sections under Giant, so no waits").isZero();
             }
         });
     }
