@@ -37,7 +37,8 @@ public final class BenchMain {
             "mtx", "^org\\.smpnet\\.bench\\.MtxBench\\.",
             "mbufparts", "^org\\.smpnet\\.bench\\.MbufPartsBench\\.",
             "bpf", "^org\\.smpnet\\.bench\\.BpfFilterBench\\.",
-            "udppath", "^org\\.smpnet\\.bench\\.UdpPathBench\\.");
+            "udppath", "^org\\.smpnet\\.bench\\.UdpPathBench\\.",
+            "counter", "^org\\.smpnet\\.bench\\.CounterBench\\.");
 
     /**
      * Arguments of every forked JVM: a fixed heap; what Netty needs on JDK 25 to use Unsafe
@@ -149,7 +150,7 @@ public final class BenchMain {
     static final String USAGE = """
             usage: BenchMain [--quick] [-f FORKS] [-wi N] [-i N] [-w TIME] [-r TIME]
                              [-prof NAME[:OPTS]]... [--jvm-arg ARG]... [-o DIR] [-l] [SUITE|REGEX]
-              SUITE      micro (default: the goal benchmarks), mbuf, mtx, mbufparts, udppath; anything else is a JMH regex
+              SUITE      micro (default: the goal benchmarks), mbuf, mtx, mbufparts, udppath, counter; anything else is a JMH regex
               --quick    smoke run: 1 fork, 1 warmup x 500ms, 2 iterations x 500ms
               -f -wi -i -w -r   forks, warmup iterations, iterations, warmup time, iteration time
                          (defaults: 2 forks, 4 x 1s warmup, 5 x 1s measurement)

@@ -42,7 +42,14 @@ final class Report {
             new Ratio("mtx 1T  witness-on+held / ReentrantLock", "mtxWitnessOnHeld", "reentrantLock", NO_GOAL),
             new Ratio("mtx 2T contended  witness-off / ReentrantLock", "mtxWitnessOffContended", "reentrantLockContended", NO_GOAL),
             new Ratio("mtx 2T contended  witness-on / ReentrantLock", "mtxWitnessOnContended", "reentrantLockContended", NO_GOAL),
-            new Ratio("udp 64B send+recv 1T  smpnet epair / kernel loopback", "smpnetSendRecv", "kernelSendRecv", NO_GOAL));
+            new Ratio("udp 64B send+recv 1T  smpnet epair / kernel loopback", "smpnetSendRecv", "kernelSendRecv", NO_GOAL),
+            new Ratio("udp 64B mmsg x32 1T  smpnet epair / kernel loopback", "smpnetSendRecvBatch", "kernelSendRecv", NO_GOAL),
+            new Ratio("counter 1T  smpnet Counter / AtomicLong", "counter1T", "atomicLong1T", NO_GOAL),
+            new Ratio("counter 1T  smpnet Counter / LongAdder", "counter1T", "longAdder1T", NO_GOAL),
+            new Ratio("counter 1T  smpnet Counter / under a mutex", "counter1T", "locked1T", NO_GOAL),
+            new Ratio("counter 2T  smpnet Counter / AtomicLong", "counter2T", "atomicLong2T", NO_GOAL),
+            new Ratio("counter 2T  smpnet Counter / LongAdder", "counter2T", "longAdder2T", NO_GOAL),
+            new Ratio("counter 2T  smpnet Counter / under a mutex", "counter2T", "locked2T", NO_GOAL));
 
     record Score(String benchmark, int threads, double score, double error, String unit, double cpu, double allocBytes) {}
 
