@@ -171,6 +171,7 @@ public final class UdpPacketRate {
             AtomicInteger phase = new AtomicInteger();
             long[] received = new long[flows];
             long[] sent = new long[flows];
+            long[] rxCalls = new long[flows];
             List<Thread> threads = new ArrayList<>();
             for (int f = 0; f < flows; f++) {
                 int rx = apiB.socket(Sockaddr.AF_INET, SocketConst.SOCK_DGRAM, 0);
@@ -188,6 +189,7 @@ public final class UdpPacketRate {
                         msgs[i] = new Msghdr(new byte[2048]);
                     }
                     long n = 0;
+                    long calls = 0;
                     while (phase.get() != 2) {
                         int got;
                         try {
@@ -201,9 +203,11 @@ public final class UdpPacketRate {
                         }
                         if (phase.get() == 1) {
                             n += got;
+                            calls++;
                         }
                     }
                     received[flow] = n;
+                    rxCalls[flow] = calls;
                 }));
                 threads.add(Thread.ofPlatform().name("udpbench-tx" + f).unstarted(() -> {
                     byte[] buf = new byte[PAYLOAD];
@@ -245,8 +249,10 @@ public final class UdpPacketRate {
             for (Thread t : threads) {
                 t.join();
             }
-            System.out.printf(Locale.ROOT, "smpnet flows=%d drops: socket buffer full %s, epair queues %d%n", flows,
-                    b.sysctl().get("net.inet.udp.stats.fullsock"), e.rxQueueDrops());
+            long calls = java.util.Arrays.stream(rxCalls).sum();
+            System.out.printf(Locale.ROOT, "smpnet flows=%d drops: socket buffer full %s, epair queues %d; "
+                    + "datagrams per receive call %.1f%n", flows, b.sysctl().get("net.inet.udp.stats.fullsock"),
+                    e.rxQueueDrops(), calls == 0 ? 0.0 : (double) java.util.Arrays.stream(received).sum() / calls);
             long rxTotal = 0;
             long txTotal = 0;
             for (int f = 0; f < flows; f++) {
