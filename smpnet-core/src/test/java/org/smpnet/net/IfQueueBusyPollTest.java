@@ -27,6 +27,26 @@ class IfQueueBusyPollTest {
         }
     }
 
+    /** A consumer that holds the first packet's drainer inside it until {@link #release} opens. */
+    private static final class HoldFirst implements java.util.function.Consumer<Mbuf> {
+        final CountDownLatch inConsumer = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+        final AtomicLong got = new AtomicLong();
+
+        @Override
+        public void accept(Mbuf m) {
+            if (got.getAndIncrement() == 0) {
+                inConsumer.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            m.freem();
+        }
+    }
+
     @Test
     @DisplayName("R-ISR-1: while a reader polls, producers leave packets to it; it runs their input in its own thread")
     void pollerTakesWhatProducersQueue() throws Exception {
@@ -87,20 +107,8 @@ class IfQueueBusyPollTest {
     @DisplayName("R-ISR-1: a packet queued while a drainer is mid-batch (the producer wakes nobody) is taken when it steps down")
     void packetQueuedDuringABatchIsNotStranded() throws Exception {
         NetTestSupport.inGiantMode(true, () -> {
-            java.util.concurrent.CountDownLatch inConsumer = new java.util.concurrent.CountDownLatch(1);
-            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-            AtomicLong got = new AtomicLong();
-            IfQueue q = new IfQueue("bptest5", 64, IfQueueBusyPollTest.class, m -> {
-                if (got.getAndIncrement() == 0) {
-                    inConsumer.countDown();
-                    try {
-                        release.await();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-                m.freem();
-            });
+            HoldFirst hold = new HoldFirst();
+            IfQueue q = new IfQueue("bptest5", 64, IfQueueBusyPollTest.class, hold);
             try {
                 awaitSleeping(q);
                 Thread sender = Thread.ofPlatform().start(() -> {
@@ -108,12 +116,12 @@ class IfQueueBusyPollTest {
                     q.enqueue(packet(0, 0));
                     DeferredInput.exit(in); // drains packet 0 in this thread: the consumer holds it there
                 });
-                inConsumer.await();
+                hold.inConsumer.await();
                 assertThat(q.enqueue(packet(0, 1))).isTrue(); // sees the busy drainer: claims nothing, wakes nobody
-                release.countDown();
+                hold.release.countDown();
                 sender.join();
                 NetTestSupport.awaitIdle(q); // the drainer stepping down must have re-read the queue
-                assertThat(got.get()).isEqualTo(2);
+                assertThat(hold.got.get()).isEqualTo(2);
             } finally {
                 q.close();
             }
@@ -124,20 +132,8 @@ class IfQueueBusyPollTest {
     @DisplayName("R-ISR-1: a sender that overfills a queue another drainer holds waits at its section exit, but boundedly, and loses nothing")
     void overfillingSenderWaitsBoundedly() throws Exception {
         NetTestSupport.inGiantMode(true, () -> {
-            CountDownLatch inConsumer = new CountDownLatch(1);
-            CountDownLatch release = new CountDownLatch(1);
-            AtomicLong got = new AtomicLong();
-            IfQueue q = new IfQueue("bptest6", 4096, IfQueueBusyPollTest.class, m -> {
-                if (got.getAndIncrement() == 0) {
-                    inConsumer.countDown();
-                    try {
-                        release.await();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-                m.freem();
-            });
+            HoldFirst hold = new HoldFirst();
+            IfQueue q = new IfQueue("bptest6", 4096, IfQueueBusyPollTest.class, hold);
             try {
                 awaitSleeping(q);
                 Thread holder = Thread.ofPlatform().start(() -> {
@@ -145,7 +141,7 @@ class IfQueueBusyPollTest {
                     q.enqueue(packet(0, 0));
                     DeferredInput.exit(in); // drains packet 0 and is held in the consumer
                 });
-                inConsumer.await();
+                hold.inConsumer.await();
                 int burst = IfQueue.SENDER_WAIT_BACKLOG + 50;
                 Thread sender = Thread.ofPlatform().start(() -> {
                     boolean in = DeferredInput.enter();
@@ -158,13 +154,13 @@ class IfQueueBusyPollTest {
                 assertThat(sender.isAlive()).as("the sender's wait is bounded while the drainer is held").isFalse();
                 assertThat(q.senderWaits.get()).isEqualTo(1);
                 assertThat(q.length()).isEqualTo(burst);
-                release.countDown();
+                hold.release.countDown();
                 holder.join();
                 NetTestSupport.awaitIdle(q);
-                assertThat(got.get()).isEqualTo(burst + 1);
+                assertThat(hold.got.get()).isEqualTo(burst + 1);
                 assertThat(q.drops.get()).isZero();
             } finally {
-                release.countDown();
+                hold.release.countDown();
                 q.close();
             }
         });
