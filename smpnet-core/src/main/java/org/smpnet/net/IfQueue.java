@@ -235,16 +235,15 @@ public final class IfQueue {
         long end = System.nanoTime() + SENDER_WAIT_NANOS;
         for (int i = 1; pending.get() > SENDER_WAIT_BACKLOG / 2 && !closed; i++) {
             if (stack.get() != null && busy.compareAndSet(false, true)) {
-                drainOnceAsDrainer();
-                continue;
-            }
-            if ((i & 15) == 0) {
+                drainOnceAsDrainer(); // bounded by the deadline too: others' sends must not trap this thread
+            } else if ((i & 15) == 0) {
                 Thread.yield(); // the drainer may be waiting for this CPU
-                if (System.nanoTime() - end >= 0) {
-                    break;
-                }
             } else {
                 Thread.onSpinWait();
+                continue;
+            }
+            if (System.nanoTime() - end >= 0) {
+                break;
             }
         }
         wakeIthreadIfUnattended();

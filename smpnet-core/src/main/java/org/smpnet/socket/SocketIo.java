@@ -307,7 +307,8 @@ public final class SocketIo {
      * {@code recvmmsg}: receives into {@code msgs[off .. off+vlen)} in order, each as {@link #soreceive}
      * would, its byte count in {@link Msghdr#msgLen}. Blocks (unless non-blocking) until all are filled,
      * or with {@code MSG_WAITFORONE} only for the first, then takes what is already queued. On an inet
-     * datagram socket the datagrams are taken in one hold of the buffer mutex. Returns the messages
+     * datagram socket the datagrams are unlinked in one hold of the buffer mutex per wait (usually one)
+     * and copied out after it is released. Returns the messages
      * received (at least one); stops early at end of data, a timeout, or an error after the first
      * message, which is then left for the next call where it can be (a pending socket error is). Calls
      * without a buffer lock busy-poll as {@link #soreceive} does.
