@@ -278,9 +278,23 @@ public final class SocketApi {
      * (see {@link SocketIo#soreceiveBatch}). Returns the messages received.
      */
     public int recvmmsg(int s, Msghdr[] msgs, int off, int vlen, int flags) throws ErrnoException {
+        return recvmmsg(s, msgs, off, vlen, flags, null);
+    }
+
+    /**
+     * {@link #recvmmsg(int, Msghdr[], int, int, int)} that returns once {@code timeout} (null: none) has
+     * passed with the messages received by then, or fails with EAGAIN if there were none; zero does not
+     * wait at all. EINVAL for a negative timeout.
+     */
+    public int recvmmsg(int s, Msghdr[] msgs, int off, int vlen, int flags, java.time.Duration timeout)
+            throws ErrnoException {
+        if (timeout != null && timeout.isNegative()) {
+            throw new ErrnoException(Errno.EINVAL, "negative recvmmsg timeout " + timeout);
+        }
+        long nanos = timeout == null ? -1 : saturatedNanos(timeout);
         SocketFile f = getsock(s);
         try {
-            int n = SocketIo.soreceiveBatch(f.socket(), msgs, off, vlen, flags | nbflags(f));
+            int n = SocketIo.soreceiveBatch(f.socket(), msgs, off, vlen, flags | nbflags(f), nanos);
             for (int i = 0; i < n; i++) {
                 Msghdr msg = msgs[off + i];
                 msg.control = externalize(msg);
@@ -288,6 +302,14 @@ public final class SocketApi {
             return n;
         } finally {
             f.drop();
+        }
+    }
+
+    private static long saturatedNanos(java.time.Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE / 4; // centuries: no limit in practice, and no overflow when added to nanoTime
         }
     }
 

@@ -282,6 +282,11 @@ public final class SocketIo {
      *     EINTR, EOPNOTSUPP for MSG_OOB, or a pending socket error
      */
     public static int soreceive(Socket so, Msghdr msg, int flags) throws ErrnoException {
+        return soreceive(so, msg, flags, 0);
+    }
+
+    /** {@link #soreceive}, waiting no later than {@code until} (a {@link System#nanoTime} instant; 0: no limit) besides SO_RCVTIMEO. */
+    private static int soreceive(Socket so, Msghdr msg, int flags, long until) throws ErrnoException {
         if ((flags & MSG_OOB) != 0) {
             throw new ErrnoException(Errno.EOPNOTSUPP, "no out-of-band data on " + so.proto.name());
         }
@@ -291,13 +296,13 @@ public final class SocketIo {
         boolean dontwait = (flags & MSG_DONTWAIT) != 0 || (so.state() & Socket.SS_NBIO) != 0;
         Sockbuf sb = so.rcv;
         if (atomicDgram(so)) {
-            return receiveRecord(so, msg, flags, dontwait, true); // the record is taken whole under the mutex
+            return receiveRecord(so, msg, flags, dontwait, true, until); // the record is taken whole under the mutex
         }
         sb.sblock(dontwait);
         try {
             return so.type() == SocketConst.SOCK_STREAM
-                    ? receiveStream(so, msg, flags, dontwait)
-                    : receiveRecord(so, msg, flags, dontwait, false);
+                    ? receiveStream(so, msg, flags, dontwait, until)
+                    : receiveRecord(so, msg, flags, dontwait, false, until);
         } finally {
             sb.sbunlock();
         }
@@ -316,20 +321,37 @@ public final class SocketIo {
      * @throws ErrnoException the first message's error (see {@link #soreceive})
      */
     public static int soreceiveBatch(Socket so, Msghdr[] msgs, int off, int vlen, int flags) throws ErrnoException {
+        return soreceiveBatch(so, msgs, off, vlen, flags, -1);
+    }
+
+    /**
+     * {@link #soreceiveBatch} that also returns once {@code timeoutNanos} (negative: no limit) have passed,
+     * with the messages received by then, as {@code recvmmsg}'s timeout is meant to work (Linux checks it
+     * only after each message); with none received by then it fails with EAGAIN, as SO_RCVTIMEO does.
+     */
+    public static int soreceiveBatch(Socket so, Msghdr[] msgs, int off, int vlen, int flags, long timeoutNanos)
+            throws ErrnoException {
         checkVector(msgs, off, vlen);
         if (vlen == 0) {
             return 0;
         }
+        long until = 0;
+        if (timeoutNanos == 0) {
+            flags |= MSG_DONTWAIT;
+        } else if (timeoutNanos > 0) {
+            until = System.nanoTime() + timeoutNanos;
+            until = until == 0 ? 1 : until; // 0 means no limit
+        }
         boolean waitForOne = (flags & MSG_WAITFORONE) != 0;
         flags &= ~MSG_WAITFORONE;
         if (atomicDgram(so) && (flags & (MSG_PEEK | MSG_OOB)) == 0) {
-            return receiveRecords(so, msgs, off, vlen, flags, waitForOne);
+            return receiveRecords(so, msgs, off, vlen, flags, waitForOne, until);
         }
         int i = 0;
         for (; i < vlen; i++) {
             Msghdr msg = msgs[off + i];
             try {
-                msg.msgLen = soreceive(so, msg, i > 0 && waitForOne ? flags | MSG_DONTWAIT : flags);
+                msg.msgLen = soreceive(so, msg, i > 0 && waitForOne ? flags | MSG_DONTWAIT : flags, until);
             } catch (ErrnoException e) {
                 if (i == 0) {
                     throw e;
@@ -341,6 +363,17 @@ public final class SocketIo {
             }
         }
         return i;
+    }
+
+    /** The earlier of two {@link System#nanoTime} deadlines, where 0 means none. */
+    private static long earlier(long a, long b) {
+        if (a == 0) {
+            return b;
+        }
+        if (b == 0) {
+            return a;
+        }
+        return a - b < 0 ? a : b;
     }
 
     /** A message vector's bounds: EINVAL, not an index exception, for a bad {@code off}/{@code vlen}. */
@@ -361,8 +394,8 @@ public final class SocketIo {
      * few holds as the waiting allows, and copied out and freed after it is released, so a sender appending
      * meanwhile does not wait behind the copies.
      */
-    private static int receiveRecords(Socket so, Msghdr[] msgs, int off, int vlen, int flags, boolean waitForOne)
-            throws ErrnoException {
+    private static int receiveRecords(Socket so, Msghdr[] msgs, int off, int vlen, int flags, boolean waitForOne,
+            long until) throws ErrnoException {
         boolean dontwait = (flags & MSG_DONTWAIT) != 0 || (so.state() & Socket.SS_NBIO) != 0;
         Sockbuf.Record taken = null;
         Sockbuf.Record last = null;
@@ -370,7 +403,7 @@ public final class SocketIo {
         boolean eof = false;
         so.rcv.mtx.lock();
         try {
-            long deadline = so.rcv.deadline();
+            long deadline = earlier(so.rcv.deadline(), until);
             while (got < vlen) {
                 if (got > 0 && so.rcv.first() == null
                         && (waitForOne || dontwait || so.errorLocked() != null
@@ -488,14 +521,14 @@ public final class SocketIo {
     }
 
     /** One record; {@code noIoLock}: the caller holds no lock (no sblock), so waiting may busy-poll. */
-    private static int receiveRecord(Socket so, Msghdr msg, int flags, boolean dontwait, boolean noIoLock)
+    private static int receiveRecord(Socket so, Msghdr msg, int flags, boolean dontwait, boolean noIoLock, long until)
             throws ErrnoException {
         boolean peek = (flags & MSG_PEEK) != 0;
         int n;
         List<Cmsg> control = null;
         so.rcv.mtx.lock();
         try {
-            if (!awaitRecord(so, msg.len, dontwait, so.rcv.deadline(), 0, noIoLock)) {
+            if (!awaitRecord(so, msg.len, dontwait, earlier(so.rcv.deadline(), until), 0, noIoLock)) {
                 return 0;
             }
             Sockbuf.Record r = so.rcv.first();
@@ -524,7 +557,7 @@ public final class SocketIo {
         return n;
     }
 
-    private static int receiveStream(Socket so, Msghdr msg, int flags, boolean dontwait)
+    private static int receiveStream(Socket so, Msghdr msg, int flags, boolean dontwait, long until)
             throws ErrnoException {
         boolean peek = (flags & MSG_PEEK) != 0;
         boolean waitall = (flags & MSG_WAITALL) != 0 && !peek && !dontwait;
@@ -537,7 +570,7 @@ public final class SocketIo {
                 so.rcv.mtx.lock();
                 try {
                     if (deadline < 0) {
-                        deadline = so.rcv.deadline();
+                        deadline = earlier(so.rcv.deadline(), until);
                     }
                     int resid = msg.len - copied;
                     int want = waitall ? Math.min(resid, so.rcv.hiwat()) : Math.min(resid, so.rcv.lowat());

@@ -162,6 +162,45 @@ class MmsgTest {
     }
 
     @Test
+    @DisplayName("R-API-1: recvmmsg's timeout bounds the whole call: what came by then, EAGAIN if nothing; zero does not wait; negative is EINVAL")
+    void timeoutBoundsTheCall() throws Exception {
+        Msghdr[] in = recvVector(5, 64);
+        for (int i = 0; i < 3; i++) {
+            apiA.sendto(tx, seq(i, 8), 0, 8, 0, TO);
+        }
+        hosts.e().quiesce();
+        long t0 = System.nanoTime();
+        assertThat(apiB.recvmmsg(rx, in, 0, 5, 0, java.time.Duration.ofMillis(200))).isEqualTo(3);
+        assertThat(System.nanoTime() - t0).as("waited for the other two until the timeout").isGreaterThan(150_000_000L);
+        long t1 = System.nanoTime();
+        assertThatThrownBy(() -> apiB.recvmmsg(rx, in, 0, 5, 0, java.time.Duration.ofMillis(100)))
+                .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EAGAIN));
+        assertThat(System.nanoTime() - t1).isGreaterThan(80_000_000L);
+        assertThatThrownBy(() -> apiB.recvmmsg(rx, in, 0, 5, 0, java.time.Duration.ZERO))
+                .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EAGAIN));
+        assertThatThrownBy(() -> apiB.recvmmsg(rx, in, 0, 5, 0, java.time.Duration.ofMillis(-1)))
+                .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EINVAL));
+        // A datagram that comes while the call waits ends it as soon as the vector is full.
+        Thread late = Thread.ofPlatform().start(() -> {
+            try {
+                Thread.sleep(50);
+                apiA.sendto(tx, seq(42, 8), 0, 8, 0, TO);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        long t2 = System.nanoTime();
+        assertThat(apiB.recvmmsg(rx, in, 0, 1, 0, java.time.Duration.ofSeconds(20))).isEqualTo(1);
+        assertThat(System.nanoTime() - t2).isLessThan(10_000_000_000L);
+        assertThat(ByteBuffer.wrap(in[0].buf).getInt()).isEqualTo(42);
+        late.join();
+        apiA.sendto(tx, seq(43, 8), 0, 8, 0, TO);
+        assertThat(apiB.recvmmsg(rx, in, 0, 1, 0, java.time.Duration.ofSeconds(Long.MAX_VALUE / 2)))
+                .as("a huge timeout does not overflow into an expired one").isEqualTo(1);
+        assertThat(ByteBuffer.wrap(in[0].buf).getInt()).isEqualTo(43);
+    }
+
+    @Test
     @DisplayName("R-API-1: recvmmsg truncates each datagram to its own buffer and says so (MSG_TRUNC)")
     void truncatesPerMessage() throws Exception {
         apiA.sendto(tx, seq(1, 100), 0, 100, 0, TO);

@@ -346,6 +346,13 @@ class UnixSocketTest {
         api.send(inner[0], bytes("via"), 0, 3, 0);
         assertThat(api.recv(passed, new byte[8], 0, 8, 0)).isEqualTo(3);
         assertErrno(Errno.EAGAIN, () -> api.recvmmsg(sv[1], in, 0, 4, MSG_DONTWAIT));
+        // The timeout bounds the whole call on the generic path too: two queued, four wanted.
+        api.send(sv[0], bytes("a"), 0, 1, 0);
+        api.send(sv[0], bytes("b"), 0, 1, 0);
+        long t0 = System.nanoTime();
+        assertThat(api.recvmmsg(sv[1], in, 0, 4, 0, Duration.ofMillis(150))).isEqualTo(2);
+        assertThat(System.nanoTime() - t0).isGreaterThan(100_000_000L);
+        assertThat(str(in[1].buf, in[1].msgLen)).isEqualTo("b");
     }
 
     @Test
