@@ -199,7 +199,7 @@ public final class Ip {
         if (randomId.get()) {
             return 1 + idRandom.get().nextInt(0xffff);
         }
-        return ro == null ? idents.next(src, dst, proto) : idents.next(src, dst, proto, ro);
+        return idents.next(src, dst, proto, ro);
     }
 
     /** The per-destination counters (tests). */

@@ -34,17 +34,18 @@ final class IpIdents {
 
     /** The next ID toward {@code dst} from {@code src} for {@code proto}, in 0..65535. Never blocks. */
     int next(InAddr src, InAddr dst, int proto) {
-        long h = hash(src, dst, proto);
-        int slot = (int) h & (SLOTS - 1);
-        return (idents.getAndIncrement(slot) + (int) (h >>> 48)) & 0xffff;
+        return idFrom(hash(src, dst, proto));
     }
 
     /**
-     * {@link #next(InAddr, InAddr, int)} for a datagram sent through the cached route {@code ro}, which
-     * remembers the last flow's hash: a socket sending to one destination hashes once, not per datagram.
+     * {@link #next(InAddr, InAddr, int)} for a datagram sent through the cached route {@code ro} (null: none),
+     * which remembers the last flow's hash: a socket sending to one destination hashes once, not per datagram.
      */
     int next(InAddr src, InAddr dst, int proto, IpRoute ro) {
-        long key = (src.bits() & 0xffffffffL) | ((long) dst.bits() << 32);
+        if (ro == null) {
+            return next(src, dst, proto);
+        }
+        long key = key(src, dst);
         IpRoute.IdHash c = ro.idHash();
         long h;
         if (c != null && c.key() == key && c.proto() == proto) {
@@ -53,6 +54,11 @@ final class IpIdents {
             h = sipHash24(k0, k1, key, proto);
             ro.setIdHash(new IpRoute.IdHash(key, proto, h));
         }
+        return idFrom(h);
+    }
+
+    /** The next ID of the flow whose keyed hash is {@code h}: its slot's counter, offset by the hash's high bits. */
+    private int idFrom(long h) {
         int slot = (int) h & (SLOTS - 1);
         return (idents.getAndIncrement(slot) + (int) (h >>> 48)) & 0xffff;
     }
@@ -63,7 +69,12 @@ final class IpIdents {
     }
 
     private long hash(InAddr src, InAddr dst, int proto) {
-        return sipHash24(k0, k1, (src.bits() & 0xffffffffL) | ((long) dst.bits() << 32), proto);
+        return sipHash24(k0, k1, key(src, dst), proto);
+    }
+
+    /** The first 8 bytes of the hashed message: source and destination. */
+    private static long key(InAddr src, InAddr dst) {
+        return (src.bits() & 0xffffffffL) | ((long) dst.bits() << 32);
     }
 
     /**
