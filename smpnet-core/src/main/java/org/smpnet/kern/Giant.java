@@ -64,6 +64,27 @@ public final class Giant {
     }
 
     /**
+     * Whether {@code component} is marked {@link NeedsGiant}, in every mode. A hot entry point looks
+     * this up once and passes it to {@link #pickup(boolean)}: the class lookup costs more than the rest
+     * of a per-packet pickup.
+     */
+    public static boolean needs(Class<?> component) {
+        return NEEDS_GIANT.get(component);
+    }
+
+    /**
+     * {@link #pickup(Class)} for a component whose {@link #needs} was looked up once: takes Giant if
+     * the mode or the component requires it. Returns whether it did; pass that to {@link #drop(boolean)}.
+     */
+    public static boolean pickup(boolean componentNeedsGiant) {
+        if (!mpsafenet || componentNeedsGiant) {
+            GIANT.lock();
+            return true;
+        }
+        return false;
+    }
+
+    /**
      * Takes Giant if {@code component}'s entry point must run under it. Returns whether it did;
      * pass that to {@link #drop(boolean)}.
      */

@@ -198,7 +198,7 @@ public final class Epair {
         h ^= h >>> 16;
         h *= 0x45d9f3b;
         h ^= h >>> 16;
-        return Math.floorMod(h, n);
+        return (int) (((h & 0xffff_ffffL) * n) >>> 32); // h scaled to [0, n): no division per packet
     }
 
     private static int int32(byte[] b, int i) {

@@ -2,8 +2,6 @@ package org.smpnet.net;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.Arrays;
-import java.util.EnumMap;
-import java.util.Map;
 import org.smpnet.kern.Counter;
 import org.smpnet.kern.Epoch;
 import org.smpnet.kern.Giant;
@@ -74,7 +72,8 @@ public final class Ifnet {
     /** Addresses ({@code if_addrhead}): written by {@link NetAddrs} under its "ifaddr" lock, read in the net epoch. */
     private volatile Ifaddr[] addrs = new Ifaddr[0];
 
-    private final Map<IfCounter, Counter> counters = new EnumMap<>(IfCounter.class);
+    /** Indexed by {@link IfCounter#ordinal()}: an array, not an EnumMap, as it is read per packet. */
+    private final Counter[] counters = new Counter[IfCounter.values().length];
 
     private Ifnet(String name, IfType type, IfDriver driver) {
         this.name = name;
@@ -83,7 +82,7 @@ public final class Ifnet {
         this.needsGiant = driver.getClass().isAnnotationPresent(NeedsGiant.class);
         this.lock = new Mtx(name, "ifnet");
         for (IfCounter c : IfCounter.values()) {
-            counters.put(c, new Counter());
+            counters[c.ordinal()] = new Counter();
         }
         lock.lock();
         try {
@@ -141,11 +140,11 @@ public final class Ifnet {
     }
 
     public Counter counter(IfCounter c) {
-        return counters.get(c);
+        return counters[c.ordinal()];
     }
 
     public long get(IfCounter c) {
-        return counters.get(c).get();
+        return counters[c.ordinal()].get();
     }
 
     // ---- set-up before attach: everything here is frozen once the interface is visible ----
@@ -234,7 +233,7 @@ public final class Ifnet {
         } finally {
             lock.unlock();
         }
-        boolean giant = Giant.pickup(driver.getClass());
+        boolean giant = Giant.pickup(needsGiant);
         try {
             if ((before & IfFlags.UP) == 0 && (after & IfFlags.UP) != 0) {
                 driver.init(this);
@@ -469,12 +468,12 @@ public final class Ifnet {
     public void inputInEpoch(Mbuf m) {
         Epoch.NET.assertInEpoch();
         if (state != IfnetState.ATTACHED) {
-            counters.get(IfCounter.IQDROPS).inc();
+            counters[IfCounter.IQDROPS.ordinal()].inc();
             m.freem();
             return;
         }
-        counters.get(IfCounter.IPACKETS).inc();
-        counters.get(IfCounter.IBYTES).add(m.pktLen());
+        counters[IfCounter.IPACKETS.ordinal()].inc();
+        counters[IfCounter.IBYTES.ordinal()].add(m.pktLen());
         m.setRcvifIndex(index);
         PacketTap t = tap.get();
         if (t != null) {
@@ -482,7 +481,7 @@ public final class Ifnet {
         }
         IfInput in = input;
         if (in == null) {
-            counters.get(IfCounter.NOPROTO).inc();
+            counters[IfCounter.NOPROTO.ordinal()].inc();
             m.freem();
             return;
         }
@@ -507,17 +506,17 @@ public final class Ifnet {
         Epoch.NET.assertInEpoch();
         int f = flagsCopy;
         if (state != IfnetState.ATTACHED || (f & (IfFlags.UP | IfFlags.RUNNING)) != (IfFlags.UP | IfFlags.RUNNING)) {
-            counters.get(IfCounter.OERRORS).inc();
+            counters[IfCounter.OERRORS.ordinal()].inc();
             m.freem();
             return;
         }
-        counters.get(IfCounter.OPACKETS).inc();
-        counters.get(IfCounter.OBYTES).add(m.pktLen());
+        counters[IfCounter.OPACKETS.ordinal()].inc();
+        counters[IfCounter.OBYTES.ordinal()].add(m.pktLen());
         PacketTap t = tap.get();
         if (t != null) {
             t.tap(this, m, PacketTap.Direction.OUT);
         }
-        boolean giant = Giant.pickup(driver.getClass());
+        boolean giant = Giant.pickup(needsGiant);
         try {
             driver.transmit(this, m);
         } finally {
@@ -548,7 +547,7 @@ public final class Ifnet {
 
     /** Last step of detach, after the grace period: nothing can reach the interface any more. */
     void markDetached() {
-        boolean giant = Giant.pickup(driver.getClass());
+        boolean giant = Giant.pickup(needsGiant);
         try {
             driver.stop(this);
         } finally {
@@ -566,7 +565,7 @@ public final class Ifnet {
         }
         Arrays.fill(afdata, null);
         state = IfnetState.DETACHED;
-        boolean giant2 = Giant.pickup(driver.getClass());
+        boolean giant2 = Giant.pickup(needsGiant);
         try {
             driver.detached(this);
         } finally {

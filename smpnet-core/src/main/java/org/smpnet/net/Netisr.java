@@ -46,6 +46,8 @@ public final class Netisr {
         final Policy policy;
         final int qlimit;
         final Class<?> component;
+        /** {@code component} is marked NeedsGiant (looked up once, not per packet). */
+        final boolean needsGiant;
         public final Counter dispatched = new Counter();
         public final Counter hybridDirect = new Counter();
         public final Counter queued = new Counter();
@@ -60,6 +62,7 @@ public final class Netisr {
             this.policy = policy;
             this.qlimit = qlimit;
             this.component = component;
+            this.needsGiant = Giant.needs(component);
         }
 
         public String name() {
@@ -333,7 +336,7 @@ public final class Netisr {
 
     /** Direct dispatch: the caller (a driver's input, {@code if_input}) is in the net epoch already. */
     private static void runHandler(Proto p, Mbuf m) {
-        boolean giant = Giant.pickup(p.component);
+        boolean giant = Giant.pickup(p.needsGiant);
         try {
             p.handler.handle(m);
         } finally {
@@ -346,7 +349,7 @@ public final class Netisr {
      * Giant first, so no thread ever waits for Giant inside a section it opened itself.
      */
     private static void runHandlerInEpoch(Proto p, Mbuf m) {
-        boolean giant = Giant.pickup(p.component);
+        boolean giant = Giant.pickup(p.needsGiant);
         int et = Epoch.NET.enter();
         try {
             p.handler.handle(m);
