@@ -20,6 +20,11 @@ import org.smpnet.kern.Witness;
  *
  * <p>In {@code net.mpsafenet=0} mode sections are not entered: the ithreads do all the work under Giant.
  *
+ * <p>Packets a queue is given inside a section are staged in the section and published to the queue
+ * together at {@link #exit}, one atomic push per queue (a driver's doorbell rung once per batch, Linux's
+ * {@code xmit_more}): a reader polling the queue on another CPU then takes the whole batch at once instead
+ * of contending with the sender for the queue's head on every packet.
+ *
  * <p>Threads: the per-thread state is confined to its thread. Work is bounded per {@link #exit}
  * ({@link #MAX_ROUNDS} rounds of claims); what is left is handed to the ithreads.
  */
@@ -35,6 +40,18 @@ public final class DeferredInput {
     private int nclaimed;
     /** The other claim array (see {@link #exit}). */
     private IfQueue[] spare = new IfQueue[4];
+    /**
+     * Packets queued in this section and not yet published, per queue: {@code nstaged} queues, each with a
+     * chain linked through {@code nextpkt}, newest first, and its oldest packet and length (see
+     * {@link IfQueue#enqueue}).
+     */
+    private IfQueue[] stagedQueues = new IfQueue[4];
+    private Mbuf[] stagedNewest = new Mbuf[4];
+    private Mbuf[] stagedOldest = new Mbuf[4];
+    private int[] stagedCounts = new int[4];
+    /** Places reserved in each staged queue and not yet used ({@link IfQueue#reserve}). */
+    private int[] stagedReserved = new int[4];
+    private int nstaged;
 
     private DeferredInput() {}
 
@@ -59,7 +76,7 @@ public final class DeferredInput {
             return;
         }
         DeferredInput d = CURRENT.get();
-        if (--d.depth > 0 || d.nclaimed == 0) {
+        if (--d.depth > 0 || (d.nclaimed == 0 && d.nstaged == 0)) {
             return;
         }
         d.depth++; // input run below may transmit: its claims are served by the rounds here
@@ -68,6 +85,7 @@ public final class DeferredInput {
         int served = 0;
         try {
             Witness.assertUnowned();
+            d.publishStaged();
             for (int round = 0; round < MAX_ROUNDS && d.nclaimed > 0; round++) {
                 serving = d.claimed; // double-buffered: claims made while serving go to the other array
                 nserving = d.nclaimed;
@@ -81,9 +99,11 @@ public final class DeferredInput {
                 }
                 Arrays.fill(serving, 0, nserving, null);
                 serving = null;
+                d.publishStaged(); // what the input just run transmitted
             }
         } finally {
             d.depth--;
+            d.publishStaged(); // only after an Error: outside the section now, so the queues wake their ithreads
             if (serving != null) {
                 for (int i = served; i < nserving; i++) {
                     if (serving[i] != null) {
@@ -97,6 +117,81 @@ public final class DeferredInput {
                 d.claimed[i] = null;
             }
             d.nclaimed = 0;
+        }
+    }
+
+    /**
+     * The current thread's section, in which a queue stages the packets it is given, or null outside a
+     * section. For {@link IfQueue#enqueue} only.
+     */
+    static DeferredInput staging() {
+        if (!Giant.mpsafenet()) {
+            return null;
+        }
+        DeferredInput d = CURRENT.get();
+        return d.depth > 0 ? d : null;
+    }
+
+    /** The staging slot of {@code q} in this section (made on first use). */
+    int stagingSlot(IfQueue q) {
+        for (int i = 0; i < nstaged; i++) {
+            if (stagedQueues[i] == q) {
+                return i;
+            }
+        }
+        if (nstaged == stagedQueues.length) {
+            int n = nstaged * 2;
+            stagedQueues = Arrays.copyOf(stagedQueues, n);
+            stagedNewest = Arrays.copyOf(stagedNewest, n);
+            stagedOldest = Arrays.copyOf(stagedOldest, n);
+            stagedCounts = Arrays.copyOf(stagedCounts, n);
+            stagedReserved = Arrays.copyOf(stagedReserved, n);
+        }
+        stagedQueues[nstaged] = q;
+        return nstaged++;
+    }
+
+    /** Reserved places of {@code slot} not yet used. */
+    int reservedLeft(int slot) {
+        return stagedReserved[slot];
+    }
+
+    /** Records {@code granted} more reserved places for {@code slot}; returns whether there were any. */
+    boolean reserved(int slot, int granted) {
+        stagedReserved[slot] += granted;
+        return granted > 0;
+    }
+
+    /** Adds {@code m} to the chain of {@code slot}, as its newest packet, in one of its reserved places. */
+    void stage(int slot, Mbuf m) {
+        stagedReserved[slot]--;
+        Mbuf newest = stagedNewest[slot];
+        m.setNextpkt(newest);
+        if (newest == null) {
+            stagedOldest[slot] = m;
+        }
+        stagedNewest[slot] = m;
+        stagedCounts[slot]++;
+    }
+
+    /**
+     * Hands every staged chain to its queue ({@link IfQueue#publish}), which may claim the queue for this
+     * section or wake its ithread. The caller holds no lock.
+     */
+    private void publishStaged() {
+        while (nstaged > 0) { // a publish that throws leaves the rest for the caller's finally
+            int i = --nstaged;
+            IfQueue q = stagedQueues[i];
+            Mbuf newest = stagedNewest[i];
+            Mbuf oldest = stagedOldest[i];
+            int k = stagedCounts[i];
+            int unused = stagedReserved[i];
+            stagedQueues[i] = null;
+            stagedNewest[i] = null;
+            stagedOldest[i] = null;
+            stagedCounts[i] = 0;
+            stagedReserved[i] = 0;
+            q.publish(newest, oldest, k, unused);
         }
     }
 

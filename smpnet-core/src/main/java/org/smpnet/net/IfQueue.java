@@ -33,8 +33,16 @@ import org.smpnet.kern.Witness;
  * then reads the stack. At least one of the two sees the other, so either the producer arranges a drainer
  * or the leaving one takes the packet. The ithread sleeps by parking after publishing {@link #parked} and
  * re-reading the stack, the same handshake.
+ *
+ * <p>Inside a {@link DeferredInput} section, {@link #enqueue} stages the packet in the section instead of
+ * pushing it: the section {@linkplain #publish publishes} each queue's packets in one push at its exit (a
+ * driver's doorbell rung once per batch), after which the same decisions are taken once. Places under the
+ * limit are {@linkplain #reserve reserved} for staged packets a few at a time, so the limit still holds
+ * exactly and a staged packet is refused (counted) when the queue is full, as an unstaged one is.
  */
 public final class IfQueue {
+    /** Places a section reserves at a time for the packets it stages (see {@link #reserve}). */
+    static final int STAGING_RESERVE = 16;
     /** Queued packets beyond which a producer serves the queue itself although a reader polls it. */
     static final int POLL_BACKLOG = 64;
     /** Batches one deferred serve or leaving poller delivers before it hands the rest to the ithread. */
@@ -46,7 +54,8 @@ public final class IfQueue {
 
     private final String name;
     private final int limit;
-    private final Class<?> driverClass;
+    /** The driver is marked NeedsGiant (looked up once, not per batch). */
+    private final boolean driverNeedsGiant;
     private final Consumer<Mbuf> consumer;
     private final boolean netEpoch;
     /** Packets pushed and not yet taken by a drainer, newest first. */
@@ -89,7 +98,7 @@ public final class IfQueue {
         this.netEpoch = netEpoch;
         this.name = name;
         this.limit = limit;
-        this.driverClass = driverClass;
+        this.driverNeedsGiant = Giant.needs(driverClass);
         this.consumer = consumer;
         this.ithread = Thread.ofPlatform().daemon().name("ithread " + name).start(this::run);
     }
@@ -101,6 +110,17 @@ public final class IfQueue {
             m.freem();
             return false;
         }
+        DeferredInput section = DeferredInput.staging();
+        if (section != null) {
+            int slot = section.stagingSlot(this);
+            if (section.reservedLeft(slot) == 0 && !section.reserved(slot, reserve(STAGING_RESERVE))) {
+                drops.inc();
+                m.freem();
+                return false;
+            }
+            section.stage(slot, m); // published at the section's exit (publish)
+            return true;
+        }
         int n = pending.incrementAndGet();
         if (n > limit) {
             pending.decrementAndGet();
@@ -110,23 +130,76 @@ public final class IfQueue {
         }
         push(m);
         enqueued.inc();
+        afterPush(n);
+        return true;
+    }
+
+    /**
+     * Reserves up to {@code want} places under the limit for a section's staged packets; returns how many
+     * it got (0 when the queue is full). Reserved places count in {@link #pending} until published or
+     * returned, so the limit holds exactly however many sections stage at once. Lock-free.
+     */
+    int reserve(int want) {
+        int n = pending.addAndGet(want);
+        int over = n - limit;
+        if (over <= 0) {
+            return want;
+        }
+        int back = Math.min(want, over);
+        pending.addAndGet(-back);
+        return want - back;
+    }
+
+    /**
+     * Queues a chain a {@link DeferredInput} section staged: {@code k} packets linked through {@code nextpkt},
+     * newest first, ending at {@code oldest}, whose places were {@linkplain #reserve reserved}, and returns
+     * {@code unused} reserved places. One push for all of them; then what {@link #enqueue} does after its
+     * push (claim the queue for the section, leave it to a poller or the active drainer, or wake the
+     * ithread). After close, the chain is freed (counted as drops). Lock-free; the caller holds no lock.
+     */
+    void publish(Mbuf newest, Mbuf oldest, int k, int unused) {
+        int n = unused == 0 ? pending.get() : pending.addAndGet(-unused);
+        if (k == 0) {
+            return;
+        }
+        if (closed) {
+            pending.addAndGet(-k);
+            while (newest != null) {
+                Mbuf next = newest.nextpkt();
+                newest.setNextpkt(null);
+                drops.inc();
+                newest.freem();
+                newest = next;
+            }
+            return;
+        }
+        Mbuf top;
+        do {
+            top = stack.get();
+            oldest.setNextpkt(top);
+        } while (!stack.compareAndSet(top, newest));
+        enqueued.add(k);
+        afterPush(n);
+    }
+
+    /** The decisions after a push that left {@code n} packets pending (see the class comment). */
+    private void afterPush(int n) {
         if (closed) {
             freeAll(); // close() may have swept before our push: nothing may stay behind
-            return true;
+            return;
         }
         if (busy.get()) {
             if (n > SENDER_WAIT_BACKLOG) {
                 DeferredInput.claim(this); // a sender in a section waits at its exit (see serveDeferred)
             }
-            return true; // the active drainer re-reads the stack after it steps down
+            return; // the active drainer re-reads the stack after it steps down
         }
         if (n <= POLL_BACKLOG && pollers.get() > 0) {
-            return true; // a busy poller takes it (or, leaving, re-reads the stack)
+            return; // a busy poller takes it (or, leaving, re-reads the stack)
         }
         if (!DeferredInput.claim(this)) {
             wakeIthread();
         }
-        return true;
     }
 
     private void push(Mbuf m) {
@@ -367,7 +440,7 @@ public final class IfQueue {
      * If the consumer throws an Error, the rest of the batch is freed (counted) before it propagates.
      */
     private void deliver(Mbuf batch) {
-        boolean giant = Giant.pickup(driverClass);
+        boolean giant = Giant.pickup(driverNeedsGiant);
         int et = netEpoch ? Epoch.NET.enter() : 0;
         Mbuf m = batch;
         try {

@@ -63,6 +63,97 @@ class DeferredInputTest {
     }
 
     @Test
+    @DisplayName("R-ISR-1: packets queued in a section are staged and published together at its exit, in order")
+    void sectionPublishesStagedPacketsAtExit() throws InterruptedException {
+        NetTestSupport.SeqOrderSink order = new NetTestSupport.SeqOrderSink();
+        IfQueue q = new IfQueue("dstage", 64, DeferredInputTest.class, order);
+        try {
+            awaitSleeping(q);
+            boolean in = DeferredInput.enter();
+            for (int i = 0; i < 20; i++) {
+                assertThat(q.enqueue(packet(0, i))).isTrue();
+            }
+            assertThat(q.enqueued.get()).as("staged, not yet in the queue").isZero();
+            assertThat(q.ithreadSleeping()).isTrue();
+            DeferredInput.exit(in);
+            assertThat(q.enqueued.get()).isEqualTo(20);
+            assertThat(order.got.get()).as("the sender ran the input at exit").isEqualTo(20);
+            assertThat(order.outOfOrder.get()).isZero();
+            assertThat(q.drops.get()).isZero();
+        } finally {
+            q.close();
+        }
+    }
+
+    @Test
+    @DisplayName("R-ISR-1: the queue limit holds exactly for packets staged by racing sections; the rest are refused and counted")
+    void stagedPacketsRespectTheLimitExactly() throws Exception {
+        CountDownLatch holding = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        NetTestSupport.SeqOrderSink order = new NetTestSupport.SeqOrderSink();
+        int limit = 50;
+        IfQueue q = new IfQueue("dlimit", limit, DeferredInputTest.class, m -> {
+            if (holding.getCount() > 0) {
+                holding.countDown();
+                try {
+                    release.await(); // the ithread holds its first batch: nothing drains meanwhile
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            order.accept(m);
+        });
+        try {
+            q.enqueue(packet(9, 0)); // outside a section: the ithread takes it and blocks
+            holding.await();
+            int senders = 3;
+            int each = 40;
+            int[] accepted = new int[senders];
+            CountDownLatch go = new CountDownLatch(1);
+            List<Thread> ts = new ArrayList<>();
+            for (int s = 0; s < senders; s++) {
+                int id = s;
+                ts.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        go.await();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    boolean in = DeferredInput.enter();
+                    try {
+                        for (int i = 0; i < each; i++) {
+                            if (q.enqueue(packet(id, accepted[id]))) {
+                                accepted[id]++;
+                            }
+                        }
+                    } finally {
+                        DeferredInput.exit(in);
+                    }
+                }));
+            }
+            go.countDown();
+            for (Thread t : ts) {
+                t.join();
+            }
+            int total = 0;
+            for (int a : accepted) {
+                total += a;
+            }
+            assertThat(total).as("accepted while nothing drained").isEqualTo(limit);
+            assertThat(q.drops.get()).isEqualTo((long) senders * each - limit);
+            assertThat(q.length()).as("no reserved place leaks").isEqualTo(limit);
+            release.countDown();
+            NetTestSupport.awaitIdle(q);
+            assertThat(order.got.get()).isEqualTo(limit + 1);
+            assertThat(order.outOfOrder.get()).isZero();
+            assertThat(q.length()).isZero();
+        } finally {
+            release.countDown();
+            q.close();
+        }
+    }
+
+    @Test
     @DisplayName("R-ISR-1: a section's exit holding a lock is refused by WITNESS (no input under a lock)")
     void exitWithLockHeldIsRefused() throws InterruptedException {
         IfQueue q = new IfQueue("dtest2", 64, DeferredInputTest.class, Mbuf::freem);
