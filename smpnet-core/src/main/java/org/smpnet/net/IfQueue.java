@@ -443,11 +443,14 @@ public final class IfQueue {
         boolean giant = Giant.pickup(driverNeedsGiant);
         int et = netEpoch ? Epoch.NET.enter() : 0;
         Mbuf m = batch;
+        int ok = 0;
         try {
             while (m != null) {
                 Mbuf next = m.nextpkt();
                 m.setNextpkt(null);
-                m.rxQueue = this;
+                if (m.rxQueue != this) {
+                    m.rxQueue = this; // recycled mbufs mostly come back through the same queue: skip the store
+                }
                 Mbuf cur = m;
                 m = next;
                 if (closed) { // closed while this batch was out: drop the rest, as close() drops the queue
@@ -457,12 +460,13 @@ public final class IfQueue {
                 }
                 try {
                     consumer.accept(cur);
-                    delivered.inc();
+                    ok++;
                 } catch (RuntimeException e) {
                     drops.inc();
                 }
             }
         } finally {
+            delivered.add(ok); // once per batch, not per packet
             while (m != null) { // only after an Error
                 Mbuf next = m.nextpkt();
                 m.setNextpkt(null);

@@ -284,10 +284,10 @@ public final class Netisr {
             throw new IllegalArgumentException("netisr protocol " + id + " is not registered");
         }
         p.dispatched.inc();
-        Workstream ws = streams.get(Math.floorMod(flowKey(m), streams.size()));
         switch (policy(p)) {
             case DIRECT -> runDirect(p, m);
             case HYBRID -> {
+                Workstream ws = workstreamOf(m);
                 if (Thread.currentThread() != ws.thread && ws.idleFor(p)) {
                     p.hybridDirect.inc();
                     runDirect(p, m);
@@ -295,7 +295,7 @@ public final class Netisr {
                     enqueue(ws, p, m);
                 }
             }
-            case DEFERRED -> enqueue(ws, p, m);
+            case DEFERRED -> enqueue(workstreamOf(m), p, m);
         }
     }
 
@@ -332,6 +332,11 @@ public final class Netisr {
         } catch (RuntimeException e) {
             p.errors.inc();
         }
+    }
+
+    /** The workstream (thread) of the packet's flow; only queued and hybrid dispatch need one. */
+    private Workstream workstreamOf(Mbuf m) {
+        return streams.get(Math.floorMod(flowKey(m), streams.size()));
     }
 
     /** Direct dispatch: the caller (a driver's input, {@code if_input}) is in the net epoch already. */

@@ -63,11 +63,32 @@ public final class Arp implements IfnetListener {
      * @throws ErrnoException EHOSTDOWN if {@code dst} did not answer {@code maxtries} requests recently
      */
     MacAddr resolve(Ifnet ifp, InAddr dst, Mbuf m) throws ErrnoException {
+        return resolve(ifp, dst, m, null);
+    }
+
+    /**
+     * {@link #resolve(Ifnet, InAddr, Mbuf)} through a cached route, which remembers the entry it resolved
+     * last ({@code ro_lle}): while that entry is reachable and for the same interface and address, no
+     * table is looked up. A reachable entry has a {@code fastMac}; deleting or aging it clears that first.
+     */
+    MacAddr resolve(Ifnet ifp, InAddr dst, Mbuf m, IpRoute ro) throws ErrnoException {
+        if (ro != null) {
+            Llentry c = ro.lle();
+            if (c != null && c.ifp == ifp && c.addr.equals(dst)) {
+                MacAddr fast = c.fastMac;
+                if (fast != null) {
+                    return fast;
+                }
+            }
+        }
         ConcurrentHashMap<InAddr, Llentry> t = table(ifp);
         Llentry e = t.get(dst);
         if (e != null) {
             MacAddr fast = e.fastMac;
             if (fast != null) {
+                if (ro != null) {
+                    ro.setLle(e);
+                }
                 return fast;
             }
         }

@@ -297,7 +297,7 @@ public final class Ip {
         int len = v.totalLength();
         if (len <= mtu) {
             v.fillChecksum();
-            linkOutput(ifp, m, nexthop, dst, linkBcast);
+            linkOutput(ifp, m, nexthop, dst, linkBcast, ro);
             return;
         }
         if (v.df()) {
@@ -321,7 +321,7 @@ public final class Ip {
                 continue;
             }
             try {
-                linkOutput(ifp, f, nexthop, dst, linkBcast);
+                linkOutput(ifp, f, nexthop, dst, linkBcast, ro);
             } catch (ErrnoException e) {
                 first = e;
             }
@@ -461,7 +461,8 @@ public final class Ip {
     }
 
     /** Link-layer output: Ethernet with ARP, or loopback. Consumes {@code m}. */
-    private void linkOutput(Ifnet ifp, Mbuf m, InAddr nexthop, InAddr dst, boolean linkBcast) throws ErrnoException {
+    private void linkOutput(Ifnet ifp, Mbuf m, InAddr nexthop, InAddr dst, boolean linkBcast, IpRoute ro)
+            throws ErrnoException {
         if (ifp.type() == IfType.LOOP) {
             Loop lo = (Loop) ifp.driver();
             lo.output(m, Ifnet.AF_INET);
@@ -473,7 +474,7 @@ public final class Ip {
         } else if (dst.isMulticast()) {
             mac = multicastMac(dst);
         } else {
-            mac = inet.arp().resolve(ifp, nexthop, m);
+            mac = inet.arp().resolve(ifp, nexthop, m, ro);
             if (mac == null) {
                 return; // queued until ARP answers
             }

@@ -37,6 +37,21 @@ public final class IpRoute {
         idHash = h;
     }
 
+    /**
+     * The link-layer entry of the last next hop resolved through this route ({@code ro_lle}), or null. It
+     * needs no generation: {@link Arp} checks that it is for the same interface and address and still
+     * reachable (a deleted or stale entry has no {@code fastMac}).
+     */
+    private volatile Llentry lle;
+
+    Llentry lle() {
+        return lle;
+    }
+
+    void setLle(Llentry e) {
+        lle = e;
+    }
+
     /** The cached path to {@code dst} if it is still current at {@code generation}, else null. */
     Entry get(InAddr dst, long generation) {
         Entry e = entry;
@@ -50,6 +65,7 @@ public final class IpRoute {
     /** Forgets the cached route (after connect to a new peer, or on an ICMP redirect). */
     public void invalidate() {
         entry = null;
+        lle = null;
     }
 
     /** True if a route is cached. */

@@ -146,6 +146,38 @@ class ArpTest {
     }
 
     @Test
+    @DisplayName("R-ARP-1: a route's cached link-layer entry (ro_lle) is used only while reachable: aging and delete make sends resolve again")
+    void routeCachedEntryFollowsTheTable() throws Exception {
+        InetTestSupport.Sink sink = InetTestSupport.Sink.register(b, PROTO_TEST);
+        Arp arp = a.inet().arp();
+        IpRoute ro = new IpRoute();
+        sendVia(ro, 1);
+        await("first datagram", () -> sink.got.size() == 1);
+        sendVia(ro, 2); // from the table, which the route then remembers
+        sendVia(ro, 3); // through the route's entry
+        await("three datagrams", () -> sink.got.size() == 3);
+        assertThat(ro.lle()).isNotNull();
+        long req = arp.stats().txrequests.get();
+        assertThat(req).isEqualTo(1);
+        clock.advance(Duration.ofSeconds(arp.maxAge.get()));
+        assertThat(arp.lookup(e.a(), ip("10.0.0.2")).state()).isEqualTo(Llentry.State.STALE);
+        sendVia(ro, 4); // a stale entry is not used from the cache: the table path asks again
+        await("fourth datagram", () -> sink.got.size() == 4);
+        assertThat(arp.stats().txrequests.get()).isEqualTo(req + 1);
+        await("re-verified", () -> arp.lookup(e.a(), ip("10.0.0.2")).state() == Llentry.State.REACHABLE);
+        arp.delete(e.a(), ip("10.0.0.2"));
+        sendVia(ro, 5); // the cached entry was deleted: this one is held while ARP asks
+        await("fifth datagram", () -> sink.got.size() == 5);
+        assertThat(arp.stats().txrequests.get()).isEqualTo(req + 2);
+        assertThat(sink.got).extracting(d -> (int) d.payload()[0]).containsExactly(1, 2, 3, 4, 5);
+    }
+
+    private void sendVia(IpRoute ro, int tag) throws ErrnoException {
+        a.inet().ip().output(mbuf(new byte[] {(byte) tag}), org.smpnet.net.InAddr.ANY, ip("10.0.0.2"), PROTO_TEST,
+                IpOutOpts.DEFAULT, ro);
+    }
+
+    @Test
     @DisplayName("R-ARP-1: a second host claiming our address is counted as a conflict")
     void conflictDetected() throws Exception {
         b.addrs().add(e.b(), ip("10.0.0.1"), 32); // b's gratuitous ARP claims a's address
