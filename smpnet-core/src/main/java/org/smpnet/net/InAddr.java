@@ -31,8 +31,28 @@ public record InAddr(int bits) implements Comparable<InAddr> {
 
     /** The address stored big-endian at {@code b[off..off+3]}. */
     public static InAddr fromBytes(byte[] b, int off) {
-        return new InAddr(((b[off] & 0xff) << 24) | ((b[off + 1] & 0xff) << 16) | ((b[off + 2] & 0xff) << 8)
+        return of(((b[off] & 0xff) << 24) | ((b[off + 1] & 0xff) << 16) | ((b[off + 2] & 0xff) << 8)
                 | (b[off + 3] & 0xff));
+    }
+
+    /**
+     * Addresses decoded lately, by a hash of their bits: the headers of a host's traffic carry few distinct
+     * addresses, so decoding one per packet mostly finds its object here instead of allocating it. Racy by
+     * design and safe: an {@code InAddr} is immutable with a final field, so a reader sees a complete
+     * address (its own or another slot's, which the bits check rejects).
+     */
+    private static final InAddr[] RECENT = new InAddr[256];
+
+    /** The address with these bits (an equal one, maybe shared: compare with {@code equals}, as always). */
+    public static InAddr of(int bits) {
+        int slot = (bits * 0x9E3779B9) >>> 24;
+        InAddr a = RECENT[slot];
+        if (a != null && a.bits == bits) {
+            return a;
+        }
+        a = new InAddr(bits);
+        RECENT[slot] = a;
+        return a;
     }
 
     /** The netmask of a prefix length 0..32 ({@code /24} is 255.255.255.0). */

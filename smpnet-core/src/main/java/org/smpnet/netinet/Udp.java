@@ -457,7 +457,7 @@ public final class Udp implements Protosw {
         var sb = so.rcv();
         sb.mtx().lock();
         try {
-            if (sb.sbappendaddr(new Sockaddr.In(r.src(), r.sport()), m, control)) {
+            if (sb.sbappendaddr(inp.fromAddress(r.src(), r.sport()), m, control)) {
                 stats.delivered.inc();
                 so.sorwakeupLocked();
                 return;
