@@ -30,6 +30,32 @@ class AddrTest {
     }
 
     @Test
+    void decodedAddressesAreReusedButAlwaysRight() throws Exception {
+        InAddr first = InAddr.of(0x0a000002);
+        assertThat(InAddr.of(0x0a000002)).isSameAs(first).isEqualTo(InAddr.parse("10.0.0.2"));
+        // many threads decoding colliding addresses at once: each always gets its own bits
+        java.util.concurrent.atomic.AtomicLong wrong = new java.util.concurrent.atomic.AtomicLong();
+        java.util.List<Thread> ts = new java.util.ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            int seed = t;
+            ts.add(Thread.ofPlatform().start(() -> {
+                java.util.Random r = new java.util.Random(seed);
+                for (int i = 0; i < 200_000; i++) {
+                    int bits = r.nextInt(4096) * 0x01010101;
+                    byte[] b = {(byte) (bits >>> 24), (byte) (bits >>> 16), (byte) (bits >>> 8), (byte) bits};
+                    if (InAddr.fromBytes(b, 0).bits() != bits || InAddr.of(bits).bits() != bits) {
+                        wrong.incrementAndGet();
+                    }
+                }
+            }));
+        }
+        for (Thread t : ts) {
+            t.join();
+        }
+        assertThat(wrong.get()).isZero();
+    }
+
+    @Test
     void in6AddrRoundTripsAndPrintsRfc5952() {
         assertThat(In6Addr.parse("fe80::1")).hasToString("fe80::1");
         assertThat(In6Addr.parse("fe80::1").isLinkLocal()).isTrue();
