@@ -151,6 +151,11 @@ public final class DeferredInput {
         return nstaged++;
     }
 
+    /** Packets staged in {@code slot}. */
+    int stagedCount(int slot) {
+        return stagedCounts[slot];
+    }
+
     /** Reserved places of {@code slot} not yet used. */
     int reservedLeft(int slot) {
         return stagedReserved[slot];

@@ -41,7 +41,7 @@ import org.smpnet.kern.Witness;
  * exactly and a staged packet is refused (counted) when the queue is full, as an unstaged one is.
  */
 public final class IfQueue {
-    /** Places a section reserves at a time for the packets it stages (see {@link #reserve}). */
+    /** Places a section reserves at a time for the packets it stages after its first (see {@link #reserve}). */
     static final int STAGING_RESERVE = 16;
     /** Queued packets beyond which a producer serves the queue itself although a reader polls it. */
     static final int POLL_BACKLOG = 64;
@@ -113,7 +113,9 @@ public final class IfQueue {
         DeferredInput section = DeferredInput.staging();
         if (section != null) {
             int slot = section.stagingSlot(this);
-            if (section.reservedLeft(slot) == 0 && !section.reserved(slot, reserve(STAGING_RESERVE))) {
+            // A section's first packet reserves one place (a single send costs no extra atomic), later ones more.
+            if (section.reservedLeft(slot) == 0
+                    && !section.reserved(slot, reserve(section.stagedCount(slot) == 0 ? 1 : STAGING_RESERVE))) {
                 drops.inc();
                 m.freem();
                 return false;
