@@ -47,6 +47,8 @@ public final class IfQueue {
     static final int POLL_BACKLOG = 64;
     /** Batches one deferred serve or leaving poller delivers before it hands the rest to the ithread. */
     private static final int ROUNDS = 4;
+    /** Packets one deferred serve or leaving poller may deliver in more than {@link #ROUNDS} small batches. */
+    private static final int DRAIN_BUDGET = 64;
     /** Queued packets beyond which a sender in a {@link DeferredInput} section waits at its exit (back-pressure). */
     static final int SENDER_WAIT_BACKLOG = 256;
     /** The longest a sender waits for the backlog to drain. */
@@ -260,7 +262,7 @@ public final class IfQueue {
     private void serve() {
         while (true) {
             if (busy.compareAndSet(false, true)) {
-                boolean had = drainOnceAsDrainer();
+                boolean had = drainOnceAsDrainer() > 0;
                 if (had || stack.get() != null) {
                     continue; // more came while we delivered (or while we stepped down)
                 }
@@ -324,14 +326,19 @@ public final class IfQueue {
         wakeIthreadIfUnattended();
     }
 
-    /** Up to {@link #ROUNDS} batches as the drainer; what is left then is the ithread's. */
+    /**
+     * Batches as the drainer, {@link #ROUNDS} of them or as many as {@link #DRAIN_BUDGET} packets take,
+     * whichever is more (a sender of single datagrams leaves batches of one or two); what is left then
+     * is the ithread's.
+     */
     private void drainRounds() {
         try {
-            for (int round = 0; round < ROUNDS; round++) {
+            int packets = 0;
+            for (int round = 0; round < ROUNDS || packets < DRAIN_BUDGET; round++) {
                 if (stack.get() == null || !busy.compareAndSet(false, true)) {
                     return;
                 }
-                drainOnceAsDrainer();
+                packets += drainOnceAsDrainer();
             }
             wakeIthreadIfUnattended();
         } catch (Error e) {
@@ -342,16 +349,15 @@ public final class IfQueue {
 
     /**
      * Called by the thread that won {@link #busy}: takes and delivers one batch, then steps down (also when
-     * the input throws an Error). Returns whether there was a batch.
+     * the input throws an Error). Returns the packets in the batch (0: there was none).
      */
-    private boolean drainOnceAsDrainer() {
+    private int drainOnceAsDrainer() {
         try {
             Mbuf batch = takeAll();
             if (batch == null) {
-                return false;
+                return 0;
             }
-            deliver(batch);
-            return true;
+            return deliver(batch);
         } finally {
             busy.set(false);
         }
@@ -426,7 +432,7 @@ public final class IfQueue {
         }
         boolean had;
         try {
-            had = drainOnceAsDrainer();
+            had = drainOnceAsDrainer() > 0;
         } catch (Error e) {
             wakeIthreadIfPending();
             throw e;
@@ -438,14 +444,16 @@ public final class IfQueue {
     }
 
     /**
-     * Hands a taken batch (oldest first) to the consumer in order; after close, the rest is freed (counted).
+     * Hands a taken batch (oldest first) to the consumer in order and returns its length; after close, the
+     * rest is freed (counted).
      * If the consumer throws an Error, the rest of the batch is freed (counted) before it propagates.
      */
-    private void deliver(Mbuf batch) {
+    private int deliver(Mbuf batch) {
         boolean giant = Giant.pickup(driverNeedsGiant);
         int et = netEpoch ? Epoch.NET.enter() : 0;
         Mbuf m = batch;
         int ok = 0;
+        int seen = 0;
         try {
             while (m != null) {
                 Mbuf next = m.nextpkt();
@@ -455,6 +463,7 @@ public final class IfQueue {
                 }
                 Mbuf cur = m;
                 m = next;
+                seen++;
                 if (closed) { // closed while this batch was out: drop the rest, as close() drops the queue
                     drops.inc();
                     cur.freem();
@@ -481,6 +490,7 @@ public final class IfQueue {
             }
             Giant.drop(giant);
         }
+        return seen;
     }
 
     /**
