@@ -168,13 +168,7 @@ public final class IfQueue {
         }
         if (closed) {
             pending.addAndGet(-k);
-            while (newest != null) {
-                Mbuf next = newest.nextpkt();
-                newest.setNextpkt(null);
-                drops.inc();
-                newest.freem();
-                newest = next;
-            }
+            dropChain(newest);
             return;
         }
         Mbuf top;
@@ -234,7 +228,11 @@ public final class IfQueue {
     }
 
     private void freeAll() {
-        Mbuf m = takeAll();
+        dropChain(takeAll());
+    }
+
+    /** Frees a chain linked through {@code nextpkt}, counting each packet as a drop. */
+    private void dropChain(Mbuf m) {
         while (m != null) {
             Mbuf next = m.nextpkt();
             m.setNextpkt(null);
@@ -478,13 +476,7 @@ public final class IfQueue {
             }
         } finally {
             delivered.add(ok); // once per batch, not per packet
-            while (m != null) { // only after an Error
-                Mbuf next = m.nextpkt();
-                m.setNextpkt(null);
-                drops.inc();
-                m.freem();
-                m = next;
-            }
+            dropChain(m); // the rest of the batch, only after an Error
             if (netEpoch) {
                 Epoch.NET.exit(et);
             }
