@@ -132,8 +132,31 @@ public final class DeferredInput {
         return d.depth > 0 ? d : null;
     }
 
+    /**
+     * Stages {@code m} for {@code q} in this section, in a place {@linkplain IfQueue#reserve reserved} under
+     * its limit; returns false, leaving {@code m} to the caller, when the queue has no place left.
+     */
+    boolean stage(IfQueue q, Mbuf m) {
+        int slot = stagingSlot(q);
+        if (stagedReserved[slot] == 0) {
+            stagedReserved[slot] = q.reserve(stagedCounts[slot] == 0 ? 1 : IfQueue.STAGING_RESERVE);
+            if (stagedReserved[slot] == 0) {
+                return false;
+            }
+        }
+        stagedReserved[slot]--;
+        Mbuf newest = stagedNewest[slot];
+        m.setNextpkt(newest);
+        if (newest == null) {
+            stagedOldest[slot] = m;
+        }
+        stagedNewest[slot] = m;
+        stagedCounts[slot]++;
+        return true;
+    }
+
     /** The staging slot of {@code q} in this section (made on first use). */
-    int stagingSlot(IfQueue q) {
+    private int stagingSlot(IfQueue q) {
         for (int i = 0; i < nstaged; i++) {
             if (stagedQueues[i] == q) {
                 return i;
@@ -149,34 +172,6 @@ public final class DeferredInput {
         }
         stagedQueues[nstaged] = q;
         return nstaged++;
-    }
-
-    /** Packets staged in {@code slot}. */
-    int stagedCount(int slot) {
-        return stagedCounts[slot];
-    }
-
-    /** Reserved places of {@code slot} not yet used. */
-    int reservedLeft(int slot) {
-        return stagedReserved[slot];
-    }
-
-    /** Records {@code granted} more reserved places for {@code slot}; returns whether there were any. */
-    boolean reserved(int slot, int granted) {
-        stagedReserved[slot] += granted;
-        return granted > 0;
-    }
-
-    /** Adds {@code m} to the chain of {@code slot}, as its newest packet, in one of its reserved places. */
-    void stage(int slot, Mbuf m) {
-        stagedReserved[slot]--;
-        Mbuf newest = stagedNewest[slot];
-        m.setNextpkt(newest);
-        if (newest == null) {
-            stagedOldest[slot] = m;
-        }
-        stagedNewest[slot] = m;
-        stagedCounts[slot]++;
     }
 
     /**

@@ -41,7 +41,10 @@ import org.smpnet.kern.Witness;
  * exactly and a staged packet is refused (counted) when the queue is full, as an unstaged one is.
  */
 public final class IfQueue {
-    /** Places a section reserves at a time for the packets it stages after its first (see {@link #reserve}). */
+    /**
+     * Places a section reserves at a time for the packets it stages after its first (see {@link #reserve});
+     * the first reserves one, so a single send costs no more atomics than an unstaged one.
+     */
     static final int STAGING_RESERVE = 16;
     /** Queued packets beyond which a producer serves the queue itself although a reader polls it. */
     static final int POLL_BACKLOG = 64;
@@ -114,16 +117,12 @@ public final class IfQueue {
         }
         DeferredInput section = DeferredInput.staging();
         if (section != null) {
-            int slot = section.stagingSlot(this);
-            // A section's first packet reserves one place (a single send costs no extra atomic), later ones more.
-            if (section.reservedLeft(slot) == 0
-                    && !section.reserved(slot, reserve(section.stagedCount(slot) == 0 ? 1 : STAGING_RESERVE))) {
-                drops.inc();
-                m.freem();
-                return false;
+            if (section.stage(this, m)) {
+                return true; // published at the section's exit (publish)
             }
-            section.stage(slot, m); // published at the section's exit (publish)
-            return true;
+            drops.inc();
+            m.freem();
+            return false;
         }
         int n = pending.incrementAndGet();
         if (n > limit) {
@@ -132,7 +131,7 @@ public final class IfQueue {
             m.freem();
             return false;
         }
-        push(m);
+        push(m, m);
         enqueued.inc();
         afterPush(n);
         return true;
@@ -171,11 +170,7 @@ public final class IfQueue {
             dropChain(newest);
             return;
         }
-        Mbuf top;
-        do {
-            top = stack.get();
-            oldest.setNextpkt(top);
-        } while (!stack.compareAndSet(top, newest));
+        push(newest, oldest);
         enqueued.add(k);
         afterPush(n);
     }
@@ -200,12 +195,13 @@ public final class IfQueue {
         }
     }
 
-    private void push(Mbuf m) {
+    /** Pushes a chain linked through {@code nextpkt}, newest first, ending at {@code oldest} (one packet: both the same). */
+    private void push(Mbuf newest, Mbuf oldest) {
         Mbuf top;
         do {
             top = stack.get();
-            m.setNextpkt(top);
-        } while (!stack.compareAndSet(top, m));
+            oldest.setNextpkt(top);
+        } while (!stack.compareAndSet(top, newest));
     }
 
     /** Takes every pushed packet, oldest first, or null. Only a drainer (or close) calls it. */
