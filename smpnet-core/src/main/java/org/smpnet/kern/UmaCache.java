@@ -47,12 +47,46 @@ public final class UmaCache {
     private long allocCount;
     private long freeCount;
 
+    /** Owner only: slow-path visits of an uncached thread left before it asks for a cache again. */
+    private int retryIn;
+
     /** The direct marker: empty buckets of size 0, so both fast paths fall to the slow ones. */
     private UmaCache() {
         owner = new WeakReference<>(null);
         ownerId = -1;
         alloc = new UmaBucket(0);
         free = new UmaBucket(0);
+    }
+
+    /** An uncached thread's marker: like {@link #DIRECT}, but it knows its owner and when to retry. */
+    private UmaCache(Thread owner) {
+        this.owner = new WeakReference<>(owner);
+        this.ownerId = owner.threadId();
+        alloc = new UmaBucket(0);
+        free = new UmaBucket(0);
+        retryIn = RETRY_VISITS;
+    }
+
+    /** Slow-path visits after which a thread refused a cache asks again (a slot may have freed). */
+    static final int RETRY_VISITS = 1024;
+
+    /** A marker for {@code owner}, which the zone refused a cache (too many threads hold one). */
+    static UmaCache uncached(Thread owner) {
+        return new UmaCache(owner);
+    }
+
+    /** Whether this is a marker (no buckets): every alloc and free goes to the depot under the zone lock. */
+    boolean uncached() {
+        return alloc.items.length == 0;
+    }
+
+    /** Owner only, on an uncached thread's marker: counts a slow-path visit; true when it is time to retry. */
+    boolean retryDue() {
+        if (ownerId == -1 || --retryIn > 0) {
+            return false;
+        }
+        retryIn = RETRY_VISITS;
+        return true;
     }
 
     UmaCache(Thread owner, int bucketSize) {

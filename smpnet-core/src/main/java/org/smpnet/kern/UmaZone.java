@@ -29,7 +29,8 @@ import java.util.function.Function;
  * freeing thread's cache, and the sleeper then waits for the next free. The sleep is not
  * interruptible. Items cached by another live thread are that thread's alone (Java has no way to
  * run code on another thread's behalf, as FreeBSD drains other CPUs), so they do not help an
- * allocation at the limit.
+ * allocation at the limit. To bound what idle threads can hold, at most {@link Builder#maxCaches}
+ * live threads hold a cache at once (FreeBSD's bound is the CPU count); the rest go through the depot.
  *
  * <p>Statistics are exact once the threads that used the zone are quiescent (joined or otherwise
  * ordered before the read): each cache's counters are written only by its owner (release stores)
@@ -63,6 +64,12 @@ public final class UmaZone<T> {
     public static final boolean INVARIANTS = Tunables.bool("smpnet.invariants", false);
     /** Default number of items per bucket. */
     public static final int DEFAULT_BUCKET_SIZE = 128;
+    /**
+     * Default cap on threads holding a cache in one zone: four per CPU and sixteen more (tunable
+     * {@code smpnet.uma.max_caches}), enough for a stack's netisr, interrupt and busy application threads.
+     */
+    public static final int DEFAULT_MAX_CACHES =
+            Tunables.integer("smpnet.uma.max_caches", 4 * Runtime.getRuntime().availableProcessors() + 16);
 
     private static final byte[] TRASH = {(byte) 0xde, (byte) 0xad, (byte) 0xc0, (byte) 0xde};
 
@@ -115,6 +122,9 @@ public final class UmaZone<T> {
     @GuardedBy("lock") private long lockedFrees;
     private volatile int sleepers;
     private volatile int bucketSize;
+    private final int maxCaches;
+    /** Threads refused a cache because {@link #maxCaches} were held. */
+    @GuardedBy("lock") private long cacheRefusals;
 
     /** Items allocated and not yet freed, with their allocating stack (test mode only). */
     private final ConcurrentHashMap<Ident, Throwable> live;
@@ -129,6 +139,7 @@ public final class UmaZone<T> {
         this.fini = b.fini;
         this.trashView = b.trash;
         this.bucketSize = b.bucketSize;
+        this.maxCaches = b.maxCaches;
         this.lock = new Mtx("uma zone " + b.name, "uma zone");
         this.notFull = lock.newCondition();
         this.caches = b.perThreadCaches ? new CacheLocal(this) : null;
@@ -173,6 +184,7 @@ public final class UmaZone<T> {
         private long limit = Long.MAX_VALUE;
         private int bucketSize = DEFAULT_BUCKET_SIZE;
         private boolean perThreadCaches = true;
+        private int maxCaches = DEFAULT_MAX_CACHES;
 
         private Builder(String name, Import<T> importer) {
             if (name == null || name.isEmpty()) {
@@ -236,6 +248,21 @@ public final class UmaZone<T> {
         /** With {@code false} every alloc and free takes the zone lock. */
         public Builder<T> perThreadCaches(boolean on) {
             this.perThreadCaches = on;
+            return this;
+        }
+
+        /**
+         * At most this many threads hold a cache at once (FreeBSD has one per CPU). Free items in a live
+         * thread's cache are out of every other thread's reach, so an unbounded number of caches could
+         * hold a limited resource hostage: thousands of idle pool threads, each with a few dozen
+         * packets cached, once held every 2 KiB cluster. Threads past the cap alloc and free through
+         * the depot and ask again every {@value UmaCache#RETRY_VISITS} visits.
+         */
+        public Builder<T> maxCaches(int caches) {
+            if (caches < 0) {
+                throw new IllegalArgumentException("uma zone " + name + ": negative cache count " + caches);
+            }
+            this.maxCaches = caches;
             return this;
         }
 
@@ -395,7 +422,7 @@ public final class UmaZone<T> {
 
     @SuppressWarnings("unchecked")
     private T allocRefill(UmaCache c, int how) {
-        if (c == UmaCache.DIRECT) {
+        if (c.uncached() && (c = retryCache(c)).uncached()) {
             return allocDirect(how);
         }
         UmaBucket a = c.alloc;
@@ -518,7 +545,7 @@ public final class UmaZone<T> {
             return;
         }
         UmaCache c = caches.get();
-        if (c == UmaCache.DIRECT) {
+        if (c.uncached() && (c = retryCache(c)).uncached()) {
             freeDirect(item);
             return;
         }
@@ -597,14 +624,40 @@ public final class UmaZone<T> {
         if (t.isVirtual()) {
             return UmaCache.DIRECT;
         }
+        UmaCache c = tryNewCache(t);
+        return c != null ? c : UmaCache.uncached(t);
+    }
+
+    /** A cache for {@code t}, or {@code null} while {@link #maxCaches} live threads hold one. */
+    private UmaCache tryNewCache(Thread t) {
         UmaCache c = new UmaCache(t, bucketSize);
         lock.lock();
         try {
-            reapDeadLocked(); // so thread churn does not grow the cache list
+            reapDeadLocked(); // so thread churn does not grow the cache list, and frees slots
+            if (cacheList.size() >= maxCaches) {
+                cacheRefusals++;
+                return null;
+            }
             cacheList.add(c);
         } finally {
             lock.unlock();
         }
+        return c;
+    }
+
+    /**
+     * On an uncached thread's slow path: every {@value UmaCache#RETRY_VISITS} visits, asks for a cache
+     * again and installs it if given. Returns the thread's cache or its marker.
+     */
+    private UmaCache retryCache(UmaCache marker) {
+        if (!marker.retryDue()) {
+            return marker;
+        }
+        UmaCache c = tryNewCache(Thread.currentThread());
+        if (c == null) {
+            return marker;
+        }
+        caches.set(c);
         return c;
     }
 
@@ -626,7 +679,7 @@ public final class UmaZone<T> {
         UmaCache own = caches == null ? null : caches.get();
         lock.lock();
         try {
-            if (own != null && own != UmaCache.DIRECT) {
+            if (own != null && !own.uncached()) {
                 own.takeAll(out);
             }
             reapDeadLocked();
@@ -786,6 +839,31 @@ public final class UmaZone<T> {
         }
     }
 
+    /** Live threads holding a cache here (dead ones are counted until reaped). */
+    public int caches() {
+        lock.lock();
+        try {
+            return cacheList.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The most threads that may hold a cache here at once. */
+    public int maxCaches() {
+        return maxCaches;
+    }
+
+    /** Times a thread was refused a cache because {@link #maxCaches()} threads held one. */
+    public long cacheRefusals() {
+        lock.lock();
+        try {
+            return cacheRefusals;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Items the keg has created and not yet destroyed (in use + cached). Always exact. */
     public long kegSize() {
         lock.lock();
@@ -815,7 +893,7 @@ public final class UmaZone<T> {
     }
 
     /**
-     * Adds {@code <prefix>.<zone>.{size,limit,allocs,frees,fails,inuse,cached}} read-only nodes
+     * Adds {@code <prefix>.<zone>.{size,limit,allocs,frees,fails,inuse,cached,keg,caches,cache_refusals}} read-only nodes
      * (FreeBSD {@code vm.uma}), e.g. with prefix {@code vm.uma}.
      */
     public void registerSysctl(Sysctl s, String prefix) {
@@ -831,6 +909,8 @@ public final class UmaZone<T> {
         s.addProc(p + "inuse", "Items allocated and not freed", this::inUse);
         s.addProc(p + "cached", "Free items in per-thread caches and the depot", this::cached);
         s.addProc(p + "keg", "Items created by the keg", this::kegSize);
+        s.addProc(p + "caches", "Threads holding a cache", this::caches);
+        s.addProc(p + "cache_refusals", "Threads refused a cache because the most allowed held one", this::cacheRefusals);
     }
 
     // ---- test mode -------------------------------------------------------------------------

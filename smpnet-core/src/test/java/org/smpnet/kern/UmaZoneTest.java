@@ -122,6 +122,58 @@ class UmaZoneTest {
     }
 
     @Test
+    @DisplayName("R-UMA-1: idle live threads cannot hold a limited zone hostage: at most maxCaches threads cache items, the rest use the depot, and a refused thread gets a cache once one frees")
+    void cachesAreCappedSoIdleThreadsCannotHoldTheZone() throws Exception {
+        UmaZone<byte[]> z = counted("t_capped").limit(64).bucketSize(4).maxCaches(3).build();
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        List<Thread> idle = new ArrayList<>();
+        for (int t = 0; t < 40; t++) { // one after another, each then parks holding whatever it cached
+            java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicReference<Throwable> err = new java.util.concurrent.atomic.AtomicReference<>();
+            idle.add(Thread.ofPlatform().start(() -> {
+                try {
+                    List<byte[]> l = new ArrayList<>();
+                    for (int i = 0; i < 4; i++) {
+                        l.add(z.alloc(UmaZone.M_NOWAIT));
+                    }
+                    assertThat(l).doesNotContainNull();
+                    l.forEach(z::free);
+                } catch (Throwable e) {
+                    err.set(e);
+                }
+                done.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            done.await();
+            assertThat(err.get()).as("thread %d", t).isNull();
+        }
+        assertThat(z.caches()).isEqualTo(3);
+        assertThat(z.cacheRefusals()).isEqualTo(37);
+        // Only the three cached threads' buckets (at most 2 x 4 each) are out of reach.
+        List<byte[]> mine = new ArrayList<>();
+        for (byte[] b; (b = z.alloc(UmaZone.M_NOWAIT)) != null; ) {
+            mine.add(b);
+        }
+        assertThat(mine).hasSizeGreaterThanOrEqualTo(64 - 3 * 2 * 4);
+        mine.forEach(z::free);
+        release.countDown();
+        for (Thread t : idle) {
+            t.join();
+        }
+        // The main thread was refused too; it asks again after enough slow-path visits and gets a slot.
+        for (int i = 0; i < 4 * UmaCache.RETRY_VISITS; i++) {
+            z.free(z.alloc(UmaZone.M_NOWAIT));
+        }
+        assertThat(z.caches()).isEqualTo(1);
+        assertThat(z.inUse()).isZero();
+        assertThat(z.allocs()).isEqualTo(z.frees());
+    }
+
+    @Test
     @DisplayName("R-UMA-1: use after free: a write into a freed item is detected on the next alloc, naming the zone")
     void useAfterFree() {
         UmaZone<byte[]> z = counted("t_uaf").build();
