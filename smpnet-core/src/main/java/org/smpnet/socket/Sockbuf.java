@@ -78,6 +78,11 @@ public final class Sockbuf {
     @GuardedBy("mtx") private java.util.ArrayList<Cmsg> zombies = new java.util.ArrayList<>();
     /** Incremented at every wakeup, so waiters can tell a wakeup from a timeout. */
     @GuardedBy("mtx") private long wakeups;
+    /**
+     * The last {@link #sbwait} here ended with a wakeup within {@link #BUSY_WAIT_NANOS}: the next one spins
+     * for up to {@link #BUSY_SPIN_NANOS}. A long, timed-out or interrupted wait clears it.
+     */
+    @GuardedBy("mtx") private boolean peerBusy;
     /** A copy of {@code wakeups} for {@link #spinForWakeup}, written under the mutex, read without it. */
     private volatile long wakeupsSeen;
     /**
@@ -622,9 +627,23 @@ public final class Sockbuf {
         mtx.assertOwned();
         Witness.checkSleep("sbwait on " + mtx.name(), mtx);
         long seen = wakeups;
-        if (SPIN_NANOS > 0 && spinForWakeup(seen, deadline, busyPoll)) {
-            return;
+        long began = System.nanoTime();
+        boolean quick = false;
+        try {
+            if (SPIN_NANOS > 0 && spinForWakeup(seen, deadline, busyPoll, peerBusy ? BUSY_SPIN_NANOS : SPIN_NANOS)) {
+                quick = true;
+                return;
+            }
+            sleep(seen, deadline);
+            quick = System.nanoTime() - began <= BUSY_WAIT_NANOS;
+        } finally {
+            peerBusy = quick; // under the mutex on every way out (await reacquires it before it throws)
         }
+    }
+
+    /** The blocking part of {@link #sbwait}: waits on the condition until a wakeup, the deadline or an interrupt. */
+    @GuardedBy("mtx")
+    private void sleep(long seen, long deadline) throws ErrnoException {
         try {
             if (deadline == 0) {
                 cv.await();
@@ -647,17 +666,20 @@ public final class Sockbuf {
     /**
      * Adaptive wait, like an adaptive mutex: a sleeper whose wakeup is only microseconds away costs the
      * waker a thread unpark and itself a reschedule, more than the wait. So spin with the mutex released
-     * for up to {@link #SPIN_NANOS} (tunable {@code smpnet.sbwait.spin.nanos}; 0 on one CPU); true if a
-     * wakeup came meanwhile (the mutex is held again either way).
+     * for up to {@code spinNanos}; true if a wakeup came meanwhile (the mutex is held again either way).
+     * The spin yields the CPU every few rounds: when there are more busy threads than CPUs (a sender and
+     * a reader per flow), the thread that will wake this one may be waiting for this very CPU, and a
+     * yielding spinner gives it the CPU without the park and unpark a sleep costs both, and without
+     * waiting for the scheduler to bring a woken reader back while its buffer overflows.
      */
     @GuardedBy("mtx")
-    private boolean spinForWakeup(long seen, long deadline, boolean poll) {
+    private boolean spinForWakeup(long seen, long deadline, boolean poll, long spinNanos) {
         mtx.unlock();
         IfQueue q = poll && BUSY_POLL ? pollQueue : null;
         boolean polling = q != null && q.pollerEnter();
         try {
             long start = System.nanoTime();
-            long end = start + SPIN_NANOS;
+            long end = start + spinNanos;
             if (deadline != 0 && deadline - end < 0) {
                 end = deadline;
             }
@@ -669,8 +691,11 @@ public final class Sockbuf {
                     break;
                 }
                 Thread.onSpinWait();
-                if ((i & 63) == 0 && System.nanoTime() - end >= 0) {
-                    break;
+                if ((i & 7) == 0) {
+                    if ((i & 63) == 0 && System.nanoTime() - end >= 0) {
+                        break;
+                    }
+                    Thread.yield();
                 }
             }
         } finally {
@@ -692,9 +717,20 @@ public final class Sockbuf {
      */
     static final boolean BUSY_POLL = !"0".equals(System.getProperty("smpnet.busy_poll", "1"));
 
-    /** How long {@link #sbwait} spins before it sleeps. */
+    /** How long {@link #sbwait} spins before it sleeps (tunable {@code smpnet.sbwait.spin.nanos}; 0 on one CPU). */
     static final long SPIN_NANOS = Runtime.getRuntime().availableProcessors() < 2 ? 0
             : Long.getLong("smpnet.sbwait.spin.nanos", 20_000);
+
+    /**
+     * How long {@link #sbwait} spins while the peer is busy ({@link #peerBusy}; tunable
+     * {@code smpnet.sbwait.spin.busy.nanos}). A flow's next wakeup is then near, and the yielding spin
+     * lets its sender run meanwhile; an idle socket's reader spins only {@link #SPIN_NANOS}.
+     */
+    static final long BUSY_SPIN_NANOS = SPIN_NANOS == 0 ? 0
+            : Math.max(SPIN_NANOS, Long.getLong("smpnet.sbwait.spin.busy.nanos", 200_000));
+
+    /** A wait that ends within this long of its start marks the peer busy. */
+    static final long BUSY_WAIT_NANOS = 1_000_000;
 
     /** The deadline of a call starting now under this buffer's timeout (0: none). Caller holds {@link #mtx}. */
     @GuardedBy("mtx")
