@@ -641,6 +641,13 @@ public final class Sockbuf {
         }
     }
 
+    /** Whether the next wait here spins for {@link #BUSY_SPIN_NANOS} (for tests). Caller holds {@link #mtx}. */
+    @GuardedBy("mtx")
+    boolean peerBusy() {
+        mtx.assertOwned();
+        return peerBusy;
+    }
+
     /** The blocking part of {@link #sbwait}: waits on the condition until a wakeup, the deadline or an interrupt. */
     @GuardedBy("mtx")
     private void sleep(long seen, long deadline) throws ErrnoException {

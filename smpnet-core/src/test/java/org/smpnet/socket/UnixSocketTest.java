@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.smpnet.kern.Errno;
+import org.smpnet.kern.ErrnoException;
 import org.smpnet.kern.KEvent;
 import org.smpnet.kern.Poll;
 import org.smpnet.net.Sockaddr;
@@ -124,6 +125,51 @@ class UnixSocketTest {
         byte[] got = in.readAllBytes();
         w.get(10, TimeUnit.SECONDS);
         assertThat(got).isEqualTo(data);
+    }
+
+    private static boolean peerBusy(Socket so) {
+        so.rcv.mtx.lock();
+        try {
+            return so.rcv.peerBusy();
+        } finally {
+            so.rcv.mtx.unlock();
+        }
+    }
+
+    @Test
+    @DisplayName("R-SO-1: a reader whose wait ended quickly spins longer next time; a timed-out wait returns it to the short spin, and timeouts still hold")
+    void busyPeerSpinAdapts() throws Exception {
+        int[] sv = api.socketpair(PF_UNIX, SocketConst.SOCK_DGRAM, 0);
+        Socket rx = RouteSockTest.sock(api, sv[1]);
+        byte[] buf = new byte[64];
+        assertThat(peerBusy(rx)).isFalse();
+        // A reader woken soon after it began to wait marks its peer busy. The scheduler decides how soon,
+        // so try a few times: one quick wakeup is enough (a loaded machine may delay some past 1 ms).
+        for (int attempt = 0; attempt < 200 && !peerBusy(rx); attempt++) {
+            CompletableFuture<Integer> r = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return api.recv(sv[1], buf, 0, buf.length, 0);
+                } catch (ErrnoException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            long until = System.nanoTime() + 50_000;
+            while (System.nanoTime() - until < 0) {
+                Thread.onSpinWait();
+            }
+            api.send(sv[0], new byte[] {1}, 0, 1, 0);
+            assertThat(r.get(10, TimeUnit.SECONDS)).isEqualTo(1);
+        }
+        assertThat(peerBusy(rx)).as("a wait ended by a wakeup within a millisecond").isTrue();
+        api.setsockopt(sv[1], SocketConst.SOL_SOCKET, SocketConst.SO_RCVTIMEO, Sockopt.timeval(20_000));
+        long t0 = System.nanoTime();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> api.recv(sv[1], buf, 0, buf.length, 0))
+                .isInstanceOf(ErrnoException.class)
+                .satisfies(e -> assertThat(((ErrnoException) e).errno()).isEqualTo(Errno.EAGAIN));
+        assertThat(System.nanoTime() - t0).as("the 20 ms timeout, however long the spin").isBetween(15_000_000L, 2_000_000_000L);
+        assertThat(peerBusy(rx)).as("after a timed-out wait").isFalse();
+        api.close(sv[0]);
+        api.close(sv[1]);
     }
 
     /**
