@@ -11,9 +11,9 @@ import java.lang.invoke.VarHandle;
  *
  * <p>How: every cell has at most one writer, its owner thread, which updates it with a plain
  * (opaque) load and store. The first thread to update the counter owns its base cell. Another thread
- * inflates it to {@link #STRIPES} striped cells chosen by thread id; the first thread of a stripe owns
- * that stripe's cell; a second live thread of the same stripe adds to the stripe's shared cell by atomic
- * add. A cell whose owner has terminated is taken over by the next thread that needs it: termination
+ * inflates it to {@link #STRIPES} striped cells; a thread owns the first free one of the few its id picks
+ * (so two threads whose ids collide still get cells of their own); when all of those have live owners, it
+ * adds to its stripe's shared cell by atomic add. A cell whose owner has terminated is taken over by the next thread that needs it: termination
  * happens-before {@code isAlive()} returns false, so the dead owner's last store is seen. Threads with
  * neighbouring ids (the threads of one benchmark or one stack) get distinct cells even when there are more
  * of them than CPUs, so a hot counter's line does not move between CPUs on every packet.
@@ -31,6 +31,11 @@ public final class Counter {
     private static final int PAD = 16;
     /** Stripes of an inflated counter: a power of two, at least 8 and 4 per CPU, at most 64. */
     static final int STRIPES = Math.min(64, Integer.highestOneBit(Math.max(8, 4 * Runtime.getRuntime().availableProcessors()) * 2 - 1));
+    /**
+     * Stripes a thread tries, from the one its id picks: two live threads whose ids pick the same stripe
+     * would otherwise share its atomic cell (and check both owners alive) on every update.
+     */
+    private static final int PROBES = Math.min(4, STRIPES);
     private static final VarHandle CELL = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle OWNER = MethodHandles.arrayElementVarHandle(Thread[].class);
     private static final VarHandle STRIPES_REF;
@@ -76,28 +81,44 @@ public final class Counter {
 
     private void addOther(Thread t, long n) {
         long[] s = stripes;
-        int i = (int) t.threadId() & (STRIPES - 1);
-        int cell = (i + 1) * PAD;
-        if (s != null && OWNER.getVolatile(owners, i) == t) { // the common case once inflated: our own stripe
-            CELL.setOpaque(s, cell, (long) CELL.getOpaque(s, cell) + n);
-            return;
+        int h = (int) t.threadId();
+        if (s != null) {
+            Thread[] own = owners;
+            for (int k = 0; k < PROBES; k++) { // the common case once inflated: our own stripe, found in a few reads
+                int i = (h + k) & (STRIPES - 1);
+                if (OWNER.getVolatile(own, i) == t) {
+                    int cell = (i + 1) * PAD;
+                    CELL.setOpaque(s, cell, (long) CELL.getOpaque(s, cell) + n);
+                    return;
+                }
+            }
         }
+        claimAndAdd(t, h, n);
+    }
+
+    /** The thread owns no cell yet: takes the base cell if its owner died, else a free or dead owner's stripe. */
+    private void claimAndAdd(Thread t, int h, long n) {
         Thread bo = baseOwner;
         if ((bo == null || !bo.isAlive()) && BASE_OWNER.compareAndSet(this, bo, t)) {
             CELL.setOpaque(base, BASE_PAD, (long) CELL.getVolatile(base, BASE_PAD) + n);
             return;
         }
+        long[] s = stripes;
         if (s == null) {
             s = inflate();
         }
         Thread[] own = owners;
-        Thread o = (Thread) OWNER.getVolatile(own, i);
-        if (o == t || ((o == null || !o.isAlive()) && OWNER.compareAndSet(own, i, o, t))) {
-            // volatile load on a take-over: it must see the dead owner's last store (isAlive synchronised with it)
-            CELL.setOpaque(s, cell, (o == t ? (long) CELL.getOpaque(s, cell) : (long) CELL.getVolatile(s, cell)) + n);
-            return;
+        for (int k = 0; k < PROBES; k++) {
+            int i = (h + k) & (STRIPES - 1);
+            Thread o = (Thread) OWNER.getVolatile(own, i);
+            if (o == t || ((o == null || !o.isAlive()) && OWNER.compareAndSet(own, i, o, t))) {
+                // volatile load on a take-over: it must see the dead owner's last store (isAlive synchronised with it)
+                int cell = (i + 1) * PAD;
+                CELL.setOpaque(s, cell, (o == t ? (long) CELL.getOpaque(s, cell) : (long) CELL.getVolatile(s, cell)) + n);
+                return;
+            }
         }
-        CELL.getAndAdd(s, cell + 1, n); // another live thread owns this stripe
+        CELL.getAndAdd(s, (h & (STRIPES - 1)) * PAD + PAD + 1, n); // every stripe in reach has a live owner: share
     }
 
     private long[] inflate() {
@@ -111,6 +132,18 @@ public final class Counter {
         }
         long[] won = (long[]) STRIPES_REF.compareAndExchange(this, (long[]) null, cells);
         return won == null ? cells : won;
+    }
+
+    /** The shared (atomic) cells' part of the sum: updates by threads that found no cell of their own. */
+    long sharedSum() {
+        long[] s = stripes;
+        long sum = 0;
+        if (s != null) {
+            for (int i = 1; i <= STRIPES; i++) {
+                sum += (long) CELL.getVolatile(s, i * PAD + 1);
+            }
+        }
+        return sum;
     }
 
     /** The sum of all updates that happen-before this call, plus any subset of concurrent ones, since the last reset. */

@@ -32,6 +32,37 @@ class CounterTest {
     }
 
     @Test
+    @DisplayName("R-LOCK-4: two live threads whose ids pick the same stripe each get a cell of their own (no shared atomic adds)")
+    void collidingThreadsGetOwnCells() throws Exception {
+        Counter c = new Counter();
+        c.inc(); // the test thread owns the base cell, so the others stripe
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        int per = 100_000;
+        Runnable count = () -> {
+            try {
+                go.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+            for (int i = 0; i < per; i++) {
+                c.inc();
+            }
+        };
+        Thread a = Thread.ofPlatform().unstarted(count);
+        Thread b;
+        do { // thread ids only grow: make threads until one's id picks a's stripe
+            b = Thread.ofPlatform().unstarted(count);
+        } while (((b.threadId() - a.threadId()) & (Counter.STRIPES - 1)) != 0);
+        a.start();
+        b.start();
+        go.countDown();
+        a.join();
+        b.join();
+        assertThat(c.get()).isEqualTo(1 + 2L * per);
+        assertThat(c.sharedSum()).isZero();
+    }
+
+    @Test
     @DisplayName("R-LOCK-4: cells of terminated threads are taken over without losing their updates")
     void deadOwnersCellsTakenOver() throws Exception {
         Counter c = new Counter();
