@@ -445,6 +445,7 @@ public final class IfQueue {
     private int deliver(Mbuf batch) {
         boolean giant = Giant.pickup(driverNeedsGiant);
         int et = netEpoch ? Epoch.NET.enter() : 0;
+        InputBatch ib = InputBatch.open(); // protocols' deferred appends run at its close, under this epoch and Giant
         Mbuf m = batch;
         int ok = 0;
         int seen = 0;
@@ -471,8 +472,16 @@ public final class IfQueue {
                 }
             }
         } finally {
-            delivered.add(ok); // once per batch, not per packet
-            dropChain(m); // the rest of the batch, only after an Error
+            try {
+                if (ib != null) {
+                    ib.close();
+                }
+            } catch (RuntimeException e) {
+                drops.inc(); // a protocol's deferred append failed (its packets were freed): as a consumer's failure
+            } finally {
+                delivered.add(ok); // once per batch, not per packet
+                dropChain(m); // the rest of the batch, only after an Error
+            }
             if (netEpoch) {
                 Epoch.NET.exit(et);
             }

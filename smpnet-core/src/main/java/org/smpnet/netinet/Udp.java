@@ -9,6 +9,7 @@ import org.smpnet.kern.ErrnoException;
 import org.smpnet.kern.Sysctl;
 import org.smpnet.net.InAddr;
 import org.smpnet.net.InCksum;
+import org.smpnet.net.InputBatch;
 import org.smpnet.net.Ifnet;
 import org.smpnet.net.IfnetList;
 import org.smpnet.net.Mbuf;
@@ -454,10 +455,16 @@ public final class Udp implements Protosw {
         List<Cmsg> control = control(inp, r);
         m.adj(r.hlen() + UdpHdr.LEN);
         Socket so = (Socket) inp.owner();
+        Sockaddr from = inp.fromAddress(r.src(), r.sport());
+        InputBatch batch = InputBatch.current();
+        if (batch != null) {
+            batch.defer(appender, so, m, from, control); // appended with the rest of its run at the batch's end
+            return;
+        }
         var sb = so.rcv();
         sb.mtx().lock();
         try {
-            if (sb.sbappendaddr(inp.fromAddress(r.src(), r.sport()), m, control)) {
+            if (sb.sbappendaddr(from, m, control)) {
                 stats.delivered.inc();
                 so.sorwakeupLocked();
                 return;
@@ -467,6 +474,25 @@ public final class Udp implements Protosw {
         }
         stats.fullsock.inc();
         m.freem();
+    }
+
+    /** Appends a batch's run of datagrams for one socket ({@link #deliver}'s deferred half). */
+    private final InputBatch.Sink appender = this::appendRun;
+
+    private void appendRun(Object key, Mbuf[] packets, Object[] froms, Object[] controls, int from, int to) {
+        Socket so = (Socket) key;
+        int appended = so.soappendaddrRun(packets, froms, controls, from, to);
+        if (appended > 0) {
+            stats.delivered.add(appended);
+        }
+        for (int i = from; i < to; i++) {
+            Mbuf m = packets[i];
+            if (m != null) { // no room, or the socket was closed after the lookup (then it drops all)
+                packets[i] = null;
+                stats.fullsock.inc();
+                m.freem();
+            }
+        }
     }
 
     @SuppressWarnings("GuardedBy") // caller holds inp.lock

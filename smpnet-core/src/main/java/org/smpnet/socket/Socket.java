@@ -266,6 +266,40 @@ public final class Socket {
     }
 
     /**
+     * {@link #soappendaddr} for a run of datagrams, in order, under one hold of the receive mutex and
+     * with one wake-up: appends {@code packets[from, to)} with the sender addresses {@code froms} and
+     * control lists {@code controls} at the same indexes, each if it fits (as one call each would), and
+     * sets each appended packet's and control's slot to null; appends none when the socket can no longer
+     * receive. Returns how many it appended; the caller frees and counts the rest. Caller holds no socket
+     * mutex; never sleeps.
+     */
+    public int soappendaddrRun(org.smpnet.net.Mbuf[] packets, Object[] froms, Object[] controls, int from, int to) {
+        int n = 0;
+        rcv.mtx.lock();
+        try {
+            if ((rcv.state() & Sockbuf.SBS_CANTRCVMORE) != 0) {
+                return 0;
+            }
+            for (int i = from; i < to; i++) {
+                @SuppressWarnings("unchecked")
+                List<Cmsg> control = (List<Cmsg>) controls[i];
+                if (!rcv.sbappendaddr((org.smpnet.net.Sockaddr) froms[i], packets[i], control)) {
+                    continue;
+                }
+                packets[i] = null;
+                controls[i] = null;
+                n++;
+            }
+            if (n > 0) {
+                rcv.sowakeup();
+            }
+            return n;
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
+    /**
      * The datagram delivery up-call for protocols outside this package (UDP's {@code udp_append}):
      * takes the receive mutex, appends with {@link Sockbuf#sbappendaddr} and wakes readers, knotes and
      * selectors. Returns false when the buffer had no room, leaving {@code m} and {@code control} to

@@ -1,0 +1,130 @@
+package org.smpnet.net;
+
+import java.util.Arrays;
+
+/**
+ * The batch an {@link IfQueue} drainer is delivering, for work a protocol may put off to its end (Linux's
+ * listified receive; FreeBSD appends packet by packet). UDP defers appending a datagram to its socket: at
+ * the end, each run of consecutive datagrams for one socket is appended under one hold of the receive
+ * buffer's mutex with one wake-up, so a reader on another CPU takes the mutex's and the buffer's cache
+ * lines from the drainer once per run instead of once per datagram.
+ *
+ * <p>A batch is open from {@link #open} to {@link #close} on the drainer's thread, inside its net epoch
+ * section and with whatever Giant it picked up, so deferred work runs under the same conditions as the
+ * packet's own input did; it runs in the order it was deferred, and every {@value #CAPACITY} deferrals the
+ * batch flushes early, so no packet waits long. Outside an open batch {@link #current} is null and
+ * protocols do their work at once.
+ *
+ * <p>Threads: confined to the thread that opened it (a thread-local); not for use by any other thread.
+ */
+public final class InputBatch {
+    /** Appends a run of deferred packets that share a sink and a key, in deferral order. */
+    @FunctionalInterface
+    public interface Sink {
+        /**
+         * Consumes {@code packets[from, to)}: appends or frees each, and sets its slot to null. A packet
+         * left in its slot (the sink threw) is freed by the batch. The attachments are the sink's own.
+         * Called with no lock held by the batch; it must not defer more work.
+         */
+        void appendRun(Object key, Mbuf[] packets, Object[] first, Object[] second, int from, int to);
+    }
+
+    /** Deferrals after which a batch flushes before it ends. */
+    static final int CAPACITY = 64;
+
+    private static final ThreadLocal<InputBatch> CURRENT = ThreadLocal.withInitial(InputBatch::new);
+
+    private boolean open;
+    private int count;
+    private final Sink[] sinks = new Sink[CAPACITY];
+    private final Object[] keys = new Object[CAPACITY];
+    private final Mbuf[] packets = new Mbuf[CAPACITY];
+    private final Object[] first = new Object[CAPACITY];
+    private final Object[] second = new Object[CAPACITY];
+
+    private InputBatch() {}
+
+    /** The calling thread's open batch, or null when none is open (then do the work at once). */
+    public static InputBatch current() {
+        InputBatch b = CURRENT.get();
+        return b.open ? b : null;
+    }
+
+    /**
+     * Opens the calling thread's batch; returns it, or null if one is already open (a drainer's input that
+     * drains another queue: the outer batch flushes everything, in order).
+     */
+    static InputBatch open() {
+        InputBatch b = CURRENT.get();
+        if (b.open) {
+            return null;
+        }
+        b.open = true;
+        return b;
+    }
+
+    /** Runs what was deferred and closes the batch. */
+    void close() {
+        try {
+            flush();
+        } finally {
+            open = false;
+        }
+    }
+
+    /** Puts off {@code sink}'s work on {@code m} (with {@code key} and two attachments) to the batch's end. */
+    public void defer(Sink sink, Object key, Mbuf m, Object a, Object b) {
+        if (count == CAPACITY) {
+            flush();
+        }
+        int i = count++;
+        sinks[i] = sink;
+        keys[i] = key;
+        packets[i] = m;
+        first[i] = a;
+        second[i] = b;
+    }
+
+    /** Deferred packets not yet handed to their sink. */
+    int pending() {
+        return count;
+    }
+
+    private void flush() {
+        int n = count;
+        int i = 0;
+        try {
+            while (i < n) {
+                int lo = i;
+                Sink s = sinks[lo];
+                Object k = keys[lo];
+                do {
+                    i++;
+                } while (i < n && sinks[i] == s && keys[i] == k);
+                try {
+                    s.appendRun(k, packets, first, second, lo, i);
+                } finally {
+                    for (int j = lo; j < i; j++) {
+                        if (packets[j] != null) { // the sink threw before it got to these
+                            Mbuf m = packets[j];
+                            packets[j] = null;
+                            m.freem();
+                        }
+                    }
+                }
+            }
+        } finally {
+            for (int j = i; j < n; j++) { // runs not reached because a sink threw
+                if (packets[j] != null) {
+                    packets[j].freem();
+                }
+            }
+            count = 0;
+            Arrays.fill(sinks, 0, n, null);
+            Arrays.fill(keys, 0, n, null);
+            Arrays.fill(packets, 0, n, null);
+            Arrays.fill(first, 0, n, null);
+            Arrays.fill(second, 0, n, null);
+        }
+    }
+}
