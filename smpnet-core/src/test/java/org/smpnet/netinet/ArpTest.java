@@ -153,6 +153,8 @@ class ArpTest {
         IpRoute ro = new IpRoute();
         sendVia(ro, 1);
         await("first datagram", () -> sink.got.size() == 1);
+        // The held datagram leaves before the entry turns REACHABLE (and publishes its MAC): wait for that.
+        await("resolved", () -> arp.lookup(e.a(), ip("10.0.0.2")).state() == Llentry.State.REACHABLE);
         sendVia(ro, 2); // from the table, which the route then remembers
         sendVia(ro, 3); // through the route's entry
         await("three datagrams", () -> sink.got.size() == 3);
