@@ -13,8 +13,9 @@ import java.lang.invoke.VarHandle;
  * (opaque) load and store. The first thread to update the counter owns its base cell. Another thread
  * inflates it to {@link #STRIPES} striped cells; a thread owns the first free one of the few its id picks
  * (so two threads whose ids collide still get cells of their own); when all of those have live owners, it
- * adds to its stripe's shared cell by atomic add. A cell whose owner has terminated is taken over by the next thread that needs it: termination
- * happens-before {@code isAlive()} returns false, so the dead owner's last store is seen. Threads with
+ * adds to its stripe's shared cell by atomic add. A cell whose owner has terminated is taken over by the
+ * next thread that needs it: termination happens-before {@code isAlive()} returns false, so the dead
+ * owner's last store is seen. Threads with
  * neighbouring ids (the threads of one benchmark or one stack) get distinct cells even when there are more
  * of them than CPUs, so a hot counter's line does not move between CPUs on every packet.
  *

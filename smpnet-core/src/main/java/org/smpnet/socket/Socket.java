@@ -269,15 +269,18 @@ public final class Socket {
      * {@link #soappendaddr} for a run of datagrams, in order, under one hold of the receive mutex and
      * with one wake-up: appends {@code packets[from, to)} with the sender addresses {@code froms} and
      * control lists {@code controls} at the same indexes, each if it fits (as one call each would), and
-     * sets each appended packet's and control's slot to null; appends none when the socket can no longer
-     * receive. Returns how many it appended; the caller frees and counts the rest. Caller holds no socket
-     * mutex; never sleeps.
+     * sets each appended packet's and control's slot to null. Appends none once the last file reference is
+     * gone ({@code SS_NOFDREF}): a protocol that looked the socket up earlier and appends later (a deferred
+     * run) must not add to a buffer {@link #sofree} may already have flushed, where the data would be
+     * stranded. A socket only shut for reading still takes them, as an append at lookup time would.
+     * Returns how many it appended; the caller frees and counts the rest. Caller holds no socket mutex;
+     * never sleeps.
      */
     public int soappendaddrRun(org.smpnet.net.Mbuf[] packets, Object[] froms, Object[] controls, int from, int to) {
         int n = 0;
         rcv.mtx.lock();
         try {
-            if ((rcv.state() & Sockbuf.SBS_CANTRCVMORE) != 0) {
+            if ((state & SS_NOFDREF) != 0) {
                 return 0;
             }
             for (int i = from; i < to; i++) {

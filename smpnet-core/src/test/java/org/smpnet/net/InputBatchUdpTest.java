@@ -58,6 +58,36 @@ class InputBatchUdpTest {
     }
 
     @Test
+    @DisplayName("R-UDP-1: a socket shut for reading takes a deferred datagram as it takes one appended at once (only a closed socket drops it)")
+    void shutForReadingIsNotClosed() throws Exception {
+        try (Vnet a = new Vnet("ibs-a", 2); Vnet b = new Vnet("ibs-b", 2)) {
+            Epair e = a.epair(b);
+            b.addrs().add(e.b(), InAddr.parse("10.0.0.2"), 24);
+            e.quiesce();
+            SocketApi api = new SocketApi(b.domains(), new Filedesc(), Ucred.of(1, 0, 0));
+            int s = api.socket(Sockaddr.AF_INET, SocketConst.SOCK_DGRAM, 0);
+            api.bind(s, Sockaddr.In.of("10.0.0.2", PORT_A));
+            api.connect(s, Sockaddr.In.of("10.0.0.1", 5000));
+            api.shutdown(s, SocketConst.SHUT_RD);
+            UdpStats st = b.ipSockets().udp().stats();
+            long delivered0 = st.delivered.get();
+            long fullsock0 = st.fullsock.get();
+            input(e.b(), frame(e.b(), PORT_A, (byte) 1)); // no batch: appended at once
+            assertThat(st.delivered.get() - delivered0).isEqualTo(1);
+            InputBatch batch = InputBatch.open();
+            try {
+                input(e.b(), frame(e.b(), PORT_A, (byte) 2));
+                assertThat(batch.pending()).isEqualTo(1);
+            } finally {
+                batch.close();
+            }
+            assertThat(st.delivered.get() - delivered0).as("the deferred one too").isEqualTo(2);
+            assertThat(st.fullsock.get() - fullsock0).isZero();
+            api.close(s);
+        }
+    }
+
+    @Test
     @DisplayName("R-UDP-1: datagrams deferred in a batch reach each socket in order at the batch's end; one for a socket closed meanwhile is freed and counted, not leaked")
     void deferredAppendsKeepOrderAndSurviveClose() throws Exception {
         try (Vnet a = new Vnet("ibu-a", 2); Vnet b = new Vnet("ibu-b", 2)) {
