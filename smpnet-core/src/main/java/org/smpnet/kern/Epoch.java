@@ -67,6 +67,11 @@ public final class Epoch {
     /** Token layout: bit 30 set, bits 17..29 the epoch's id, bit 16 the parity, bits 0..15 the stripe. */
     private static final int TOKEN_TAG_MASK = ~0x1FFFF;
     private static final int MAX_STRIPES = 256;
+    /**
+     * At least this many slots, so the few busy threads of a small program (started together, so with
+     * consecutive ids) each count in a slot of their own.
+     */
+    private static final int MIN_STRIPES = 64;
     private static final int SPINS = 200;
     private static final int YIELDS = 20;
     private static final long MIN_PARK_NANOS = 10_000;
@@ -146,8 +151,8 @@ public final class Epoch {
             throw new IllegalArgumentException("bad epoch name '" + name + "': letters, digits, '_' and '-' only");
         }
         this.name = name;
-        int stripes = Math.min(MAX_STRIPES, Math.max(8, Integer.highestOneBit(
-                Runtime.getRuntime().availableProcessors() * 4 - 1) << 1));
+        int stripes = Math.min(MAX_STRIPES, Math.max(MIN_STRIPES, Integer.highestOneBit(
+                Runtime.getRuntime().availableProcessors() * 8 - 1) << 1));
         this.stripeMask = stripes - 1;
         this.stripeShift = Integer.numberOfTrailingZeros(stripes);
         this.tokenTag = (1 << 30) | ((IDS.getAndIncrement() & 0x1FFF) << 17);
@@ -589,8 +594,14 @@ public final class Epoch {
         return (1 + (p << stripeShift) + s) * PAD;
     }
 
+    /**
+     * Thread ids are handed out in sequence, so the id's low bits give threads created near each other
+     * (a program's senders, readers and interrupt threads) distinct slots; a hash would scatter them
+     * into the same slot by chance, and two busy threads sharing a slot bounce its cache line between
+     * CPUs on every enter and exit.
+     */
     private int stripe(long threadId) {
-        return (int) ((threadId * 0x9E3779B97F4A7C15L) >>> 40) & stripeMask;
+        return (int) threadId & stripeMask;
     }
 
     @Override

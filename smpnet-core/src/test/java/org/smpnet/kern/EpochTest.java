@@ -22,6 +22,25 @@ class EpochTest {
     }
 
     @Test
+    @DisplayName("threads started one after another count their sections in distinct slots (no shared line)")
+    void neighbouringThreadsGetDistinctSlots() throws InterruptedException {
+        Epoch e = new Epoch("t-slots");
+        int n = 16;
+        int[] slots = new int[n];
+        for (int i = 0; i < n; i++) { // one at a time: consecutive thread ids, like a program's workers
+            int k = i;
+            Thread t = Thread.ofPlatform().start(() -> {
+                int token = e.enter();
+                slots[k] = token & 0xFFFF;
+                e.exit(token);
+            });
+            t.join();
+        }
+        assertThat(java.util.Arrays.stream(slots).distinct().count()).as("slots %s", java.util.Arrays.toString(slots))
+                .isEqualTo(n);
+    }
+
+    @Test
     @DisplayName("R-IF-1: sections nest, each exit takes its own token, and every enter is counted")
     void nesting() {
         Epoch e = new Epoch("t-nest");
