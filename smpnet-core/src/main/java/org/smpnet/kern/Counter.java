@@ -30,13 +30,19 @@ import java.lang.invoke.VarHandle;
 public final class Counter {
     /** Longs per cell pair: 128 bytes, two cache lines (the adjacent-line prefetcher pairs lines). */
     private static final int PAD = 16;
-    /** Stripes of an inflated counter: a power of two, at least 8 and 4 per CPU, at most 64. */
-    static final int STRIPES = Math.min(64, Integer.highestOneBit(Math.max(8, 4 * Runtime.getRuntime().availableProcessors()) * 2 - 1));
+    /**
+     * Stripes of an inflated counter: a power of two, at least 32 and 8 per CPU, at most 256. A small
+     * stack already runs a dozen threads (interrupt, netisr, callout, epoch) besides the program's; with
+     * fewer stripes a busy sender or reader found every stripe near its id owned and fell back to the
+     * shared atomic cell on every update.
+     */
+    static final int STRIPES = Math.min(256, Integer.highestOneBit(Math.max(32, 8 * Runtime.getRuntime().availableProcessors()) * 2 - 1));
     /**
      * Stripes a thread tries, from the one its id picks: two live threads whose ids pick the same stripe
-     * would otherwise share its atomic cell (and check both owners alive) on every update.
+     * would otherwise share its atomic cell (and check both owners alive) on every update. The owned
+     * stripe is usually the first tried: thread ids are sequential, so neighbours pick different stripes.
      */
-    private static final int PROBES = Math.min(4, STRIPES);
+    private static final int PROBES = 8;
     private static final VarHandle CELL = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle OWNER = MethodHandles.arrayElementVarHandle(Thread[].class);
     private static final VarHandle STRIPES_REF;
