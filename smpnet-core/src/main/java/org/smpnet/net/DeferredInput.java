@@ -1,6 +1,8 @@
 package org.smpnet.net;
 
 import java.util.Arrays;
+import java.util.concurrent.locks.LockSupport;
+import org.smpnet.kern.Counter;
 import org.smpnet.kern.Giant;
 import org.smpnet.kern.Witness;
 
@@ -14,7 +16,10 @@ import org.smpnet.kern.Witness;
  * <p>Why: on a machine with fewer cores than busy threads, each hand-off to a sleeping ithread costs a
  * wake-up, and a sender that outruns the receive path only fills the queue with packets that are then
  * dropped. Doing the receive work in the sender removes the hop and throttles the sender to what the
- * receiver takes. Outside a section (callouts, ithreads, code that holds locks) queues wake their ithread
+ * receiver takes. The same holds one layer up: a datagram dropped at a full socket buffer cost its sender
+ * all of its output and input, and on a machine with more busy threads than cores that sender runs while
+ * the socket's reader waits for a CPU. So a sender whose receive work found a receiving socket full
+ * sleeps briefly at its exit ({@link #receiverFull}), handing its CPU to the readers it got ahead of. Outside a section (callouts, ithreads, code that holds locks) queues wake their ithread
  * as before; no thread ever runs another stack's input while holding a lock, because {@link #exit} runs
  * only after the section's caller has released everything (asserted under WITNESS).
  *
@@ -52,8 +57,34 @@ public final class DeferredInput {
     /** Places reserved in each staged queue and not yet used ({@link IfQueue#reserve}). */
     private int[] stagedReserved = new int[4];
     private int nstaged;
+    /**
+     * How long a sender sleeps at its section's exit when the receive work it ran found a receiving
+     * socket full (tunable {@code smpnet.deferred.backoff.nanos}; 0: never).
+     */
+    static final long BACKOFF_NANOS = Long.getLong("smpnet.deferred.backoff.nanos", 20_000);
+    /** Back-offs taken, all threads (for tests and benchmarks). */
+    public static final Counter BACKOFFS = new Counter();
+
+    /** Input run in this section dropped a datagram at a full receiving socket. */
+    private boolean receiverFull;
 
     private DeferredInput() {}
+
+    /**
+     * Called by a protocol whose input dropped a datagram because the receiving socket's buffer was full.
+     * If the current thread is in a section, it is a sender doing the receive work it caused, and it
+     * outruns the socket's reader: it sleeps for {@link #BACKOFF_NANOS} at the section's exit (see the
+     * class comment). Does nothing outside a section (ithreads, busy-polling readers).
+     */
+    public static void receiverFull() {
+        if (!Giant.mpsafenet()) {
+            return;
+        }
+        DeferredInput d = CURRENT.get();
+        if (d.depth > 0) {
+            d.receiverFull = true;
+        }
+    }
 
     /**
      * Opens a section in the current thread (nests). Returns whether it did; pass that to {@link #exit}.
@@ -69,14 +100,19 @@ public final class DeferredInput {
 
     /**
      * Closes the section; the outermost exit runs the input of every queue claimed inside it. The caller
-     * holds no lock. May run protocol input (and so wake other threads); does not sleep.
+     * holds no lock. May run protocol input (and so wake other threads); sleeps only to back off (see
+     * {@link #receiverFull}), for {@link #BACKOFF_NANOS}.
      */
     public static void exit(boolean entered) {
         if (!entered) {
             return;
         }
         DeferredInput d = CURRENT.get();
-        if (--d.depth > 0 || (d.nclaimed == 0 && d.nstaged == 0)) {
+        if (--d.depth > 0) {
+            return;
+        }
+        if (d.nclaimed == 0 && d.nstaged == 0) {
+            d.backOffIfReceiverFull();
             return;
         }
         d.depth++; // input run below may transmit: its claims are served by the rounds here
@@ -117,6 +153,18 @@ public final class DeferredInput {
                 d.claimed[i] = null;
             }
             d.nclaimed = 0;
+            d.backOffIfReceiverFull();
+        }
+    }
+
+    /** The sleep of a sender that overflowed a receiving socket; after the outermost exit, no lock held. */
+    private void backOffIfReceiverFull() {
+        if (receiverFull) {
+            receiverFull = false;
+            if (BACKOFF_NANOS > 0) {
+                BACKOFFS.inc();
+                LockSupport.parkNanos(BACKOFF_NANOS);
+            }
         }
     }
 

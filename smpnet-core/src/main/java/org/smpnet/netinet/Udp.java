@@ -9,6 +9,7 @@ import org.smpnet.kern.ErrnoException;
 import org.smpnet.kern.Sysctl;
 import org.smpnet.net.InAddr;
 import org.smpnet.net.InCksum;
+import org.smpnet.net.DeferredInput;
 import org.smpnet.net.InputBatch;
 import org.smpnet.net.Ifnet;
 import org.smpnet.net.IfnetList;
@@ -473,6 +474,7 @@ public final class Udp implements Protosw {
             sb.mtx().unlock();
         }
         stats.fullsock.inc();
+        DeferredInput.receiverFull();
         m.freem();
     }
 
@@ -484,6 +486,9 @@ public final class Udp implements Protosw {
         int appended = so.soappendaddrRun(packets, froms, controls, from, to);
         if (appended > 0) {
             stats.delivered.add(appended);
+        }
+        if (appended < to - from) {
+            DeferredInput.receiverFull();
         }
         for (int i = from; i < to; i++) {
             Mbuf m = packets[i];

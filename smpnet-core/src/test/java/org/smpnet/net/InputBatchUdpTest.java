@@ -141,4 +141,48 @@ class InputBatchUdpTest {
             api.close(sb);
         }
     }
+
+    @Test
+    @DisplayName("R-UDP-1: a sender whose own receive work found a socket full backs off once, at its section's exit; input outside a section never does")
+    void senderThatOverflowsASocketBacksOff() throws Exception {
+        try (Vnet a = new Vnet("ibo-a", 2); Vnet b = new Vnet("ibo-b", 2)) {
+            Epair e = a.epair(b);
+            b.addrs().add(e.b(), InAddr.parse("10.0.0.2"), 24);
+            e.quiesce();
+            SocketApi api = new SocketApi(b.domains(), new Filedesc(), Ucred.of(1, 0, 0));
+            int s = api.socket(Sockaddr.AF_INET, SocketConst.SOCK_DGRAM, 0);
+            api.setsockopt(s, SocketConst.SOL_SOCKET, SocketConst.SO_RCVBUF, 512);
+            api.bind(s, Sockaddr.In.of("10.0.0.2", PORT_A));
+            UdpStats st = b.ipSockets().udp().stats();
+            long fullsock0 = st.fullsock.get();
+            long backoffs0 = DeferredInput.BACKOFFS.get();
+            for (int i = 0; i < 40; i++) { // outside a section (as an ithread or a polling reader runs input)
+                input(e.b(), frame(e.b(), PORT_A, (byte) i));
+            }
+            assertThat(st.fullsock.get() - fullsock0).as("the socket overflowed").isPositive();
+            assertThat(DeferredInput.BACKOFFS.get() - backoffs0).as("no section: no back-off").isZero();
+
+            long fullsock1 = st.fullsock.get();
+            boolean in = DeferredInput.enter();
+            try {
+                input(e.b(), frame(e.b(), PORT_A, (byte) 50)); // appended at once: dropped, full
+                InputBatch batch = InputBatch.open();
+                try {
+                    input(e.b(), frame(e.b(), PORT_A, (byte) 51)); // deferred to the batch's end: dropped too
+                } finally {
+                    batch.close();
+                }
+                assertThat(st.fullsock.get() - fullsock1).isEqualTo(2);
+                assertThat(DeferredInput.BACKOFFS.get() - backoffs0).as("not before the exit").isZero();
+            } finally {
+                DeferredInput.exit(in);
+            }
+            assertThat(DeferredInput.BACKOFFS.get() - backoffs0).as("one back-off for the section").isEqualTo(1);
+
+            in = DeferredInput.enter(); // the next section sees no full socket: no back-off carried over
+            DeferredInput.exit(in);
+            assertThat(DeferredInput.BACKOFFS.get() - backoffs0).isEqualTo(1);
+            api.close(s);
+        }
+    }
 }
