@@ -142,6 +142,18 @@ public final class Epoch {
 
     /** With {@code phases} other than 2 only for tests that show why a grace period needs two. */
     Epoch(String name, Sysctl tree, int phases) {
+        this(name, tree, phases, Math.min(MAX_STRIPES, Math.max(MIN_STRIPES, Integer.highestOneBit(
+                Runtime.getRuntime().availableProcessors() * 8 - 1) << 1)));
+    }
+
+    /**
+     * With {@code stripes} slots per parity (a power of two): fewer only for the model checker, which
+     * explores every slot a grace period reads.
+     */
+    Epoch(String name, Sysctl tree, int phases, int stripes) {
+        if (Integer.bitCount(stripes) != 1 || stripes > MAX_STRIPES) {
+            throw new IllegalArgumentException("stripes " + stripes + ": a power of two up to " + MAX_STRIPES);
+        }
         if (phases < 1 || phases > 2) {
             throw new IllegalArgumentException("phases " + phases + ": 1 (broken, tests only) or 2");
         }
@@ -151,8 +163,6 @@ public final class Epoch {
             throw new IllegalArgumentException("bad epoch name '" + name + "': letters, digits, '_' and '-' only");
         }
         this.name = name;
-        int stripes = Math.min(MAX_STRIPES, Math.max(MIN_STRIPES, Integer.highestOneBit(
-                Runtime.getRuntime().availableProcessors() * 8 - 1) << 1));
         this.stripeMask = stripes - 1;
         this.stripeShift = Integer.numberOfTrailingZeros(stripes);
         this.tokenTag = (1 << 30) | ((IDS.getAndIncrement() & 0x1FFF) << 17);

@@ -44,7 +44,7 @@ class EpochLincheckTest {
         }
 
         Model(int phases) {
-            epoch = new Epoch("t-lincheck", null, phases);
+            epoch = new Epoch("t-lincheck", null, phases, 8) /* few slots: the model checker reads each */;
         }
 
         /** enter; load; check; check again; exit. True when the object was live throughout. */
