@@ -12,6 +12,7 @@ import org.smpnet.kern.CalloutWheels;
 import org.smpnet.kern.Clock;
 import org.smpnet.kern.Counter;
 import org.smpnet.kern.Cv;
+import org.smpnet.kern.Epoch;
 import org.smpnet.kern.LockClass;
 import org.smpnet.kern.LockKind;
 import org.smpnet.kern.ManualClock;
@@ -63,8 +64,12 @@ public final class LinkPipe {
      */
     private volatile boolean idleWire;
 
-    /** Packets being handed over in their senders' threads (see the class comment); drain waits for them. */
-    private final java.util.concurrent.atomic.AtomicInteger passing = new java.util.concurrent.atomic.AtomicInteger();
+    /**
+     * Hand-overs in senders' threads (see the class comment) are sections of this epoch, so {@link #drain}
+     * can wait for them. Its slots are per thread: one shared count was a cache line every sender of the
+     * pipe (one per flow) took turns to write twice per packet.
+     */
+    private final Epoch passing = new Epoch("linkpipe");
 
     public final Counter entered = new Counter();
     public final Counter delivered = new Counter();
@@ -133,21 +138,20 @@ public final class LinkPipe {
     public void send(Mbuf m) {
         entered.inc();
         if (idleWire) {
-            passing.incrementAndGet();
+            int section = passing.enter();
             try {
                 deliver(m);
             } finally {
-                passing.decrementAndGet();
+                passing.exit(section);
             }
             return;
         }
         Mbuf copy = null;
-        boolean pass = false;
+        int pass = -1;
         lock.lock();
         try {
             if (!closed && heap.isEmpty() && !busy && config.isPerfect()) {
-                passing.incrementAndGet();
-                pass = true;
+                pass = passing.enter(); // a token is never negative
                 return;
             }
             if (closed || heap.size() >= config.queueLimit()) {
@@ -185,11 +189,11 @@ public final class LinkPipe {
             publishLocked();
         } finally {
             lock.unlock();
-            if (pass) {
+            if (pass >= 0) {
                 try {
                     deliver(m);
                 } finally {
-                    passing.decrementAndGet();
+                    passing.exit(pass);
                 }
             }
         }
@@ -319,9 +323,7 @@ public final class LinkPipe {
         } finally {
             lock.unlock();
         }
-        while (passing.get() != 0) { // a sender is inside a hand-over: a few instructions
-            Thread.onSpinWait();
-        }
+        passing.synchronize(); // senders inside a hand-over: a few instructions each
     }
 
     /** Packets in flight. */
