@@ -16,8 +16,9 @@ import org.smpnet.net.InAddr;
  * LE32(proto)} with a 128-bit key; its low bits pick the slot, its high 16 bits are added to the
  * slot's counter so two flows that share a slot start at unrelated IDs.
  *
- * <p>Threads: lock-free. Each ID is one {@code getAndIncrement} on the slot, so concurrent senders
- * to one destination get distinct IDs until the 16-bit counter wraps (65536 datagrams).
+ * <p>Threads: lock-free. A thread reserves {@link #BLOCK} values of a slot's counter with one atomic add
+ * and numbers its datagrams from them, so concurrent senders to one destination get distinct IDs until
+ * the 16-bit counter wraps (65536 datagrams), and do not bounce the slot between CPUs on every datagram.
  */
 final class IpIdents {
     /** Counters in the table: 16 KiB per stack, as Linux's 2048 to 4096. */
@@ -57,10 +58,48 @@ final class IpIdents {
         return idFrom(h);
     }
 
-    /** The next ID of the flow whose keyed hash is {@code h}: its slot's counter, offset by the hash's high bits. */
+    /**
+     * The next ID of the flow whose keyed hash is {@code h}: its slot's counter, offset by the hash's high
+     * bits. The counter is taken {@link #BLOCK} at a time into the calling thread's {@link IdBlock}, so
+     * threads sending to one destination (one flow each) do not write the slot's cache line per datagram.
+     */
     private int idFrom(long h) {
         int slot = (int) h & (SLOTS - 1);
-        return (idents.getAndIncrement(slot) + (int) (h >>> 48)) & 0xffff;
+        IdBlock b = blocks.get();
+        if (b.slot != slot || b.next == b.end) {
+            b.refill(idents, slot);
+        }
+        return (b.next++ + (int) (h >>> 48)) & 0xffff;
+    }
+
+    /** Counter values a thread takes from a slot at once. */
+    static final int BLOCK = 64;
+
+    private final ThreadLocal<IdBlock> blocks = ThreadLocal.withInitial(IdBlock::new);
+
+    /**
+     * A thread's reserved run {@code [next, end)} of one slot's counter. Runs are disjoint, so concurrent
+     * senders still never share an ID before the counter wraps; a thread's IDs toward one destination go up
+     * by one. Confined to its thread.
+     */
+    private static final class IdBlock {
+        int slot = -1;
+        int next;
+        int end;
+
+        /**
+         * Gives back what is left of the current run when nobody took from its slot since (so one thread
+         * alternating between destinations still numbers each one by one), then reserves the next run of
+         * {@code slot}.
+         */
+        void refill(AtomicIntegerArray idents, int newSlot) {
+            if (slot >= 0 && next != end) {
+                idents.compareAndSet(slot, end, next);
+            }
+            slot = newSlot;
+            next = idents.getAndAdd(newSlot, BLOCK);
+            end = next + BLOCK;
+        }
     }
 
     /** The table slot of a flow (tests pick destinations in distinct slots). */
