@@ -19,9 +19,10 @@ import org.smpnet.kern.Witness;
  * receiver takes. The same holds one layer up: a datagram dropped at a full socket buffer cost its sender
  * all of its output and input, and on a machine with more busy threads than cores that sender runs while
  * the socket's reader waits for a CPU. So a sender whose receive work found a receiving socket full
- * sleeps briefly at its exit ({@link #receiverFull}), handing its CPU to the readers it got ahead of. Outside a section (callouts, ithreads, code that holds locks) queues wake their ithread
- * as before; no thread ever runs another stack's input while holding a lock, because {@link #exit} runs
- * only after the section's caller has released everything (asserted under WITNESS).
+ * sleeps briefly at its exit ({@link #receiverFull}), handing its CPU to the readers it got ahead of.
+ * Outside a section (callouts, ithreads, code that holds locks) queues wake their ithread as before; no
+ * thread ever runs another stack's input while holding a lock, because {@link #exit} runs only after the
+ * section's caller has released everything (asserted under WITNESS).
  *
  * <p>In {@code net.mpsafenet=0} mode sections are not entered: the ithreads do all the work under Giant.
  *

@@ -7,11 +7,11 @@ import org.smpnet.kern.Epoch;
 import org.smpnet.kern.Errno;
 import org.smpnet.kern.ErrnoException;
 import org.smpnet.kern.Sysctl;
+import org.smpnet.net.DeferredInput;
 import org.smpnet.net.InAddr;
 import org.smpnet.net.InCksum;
-import org.smpnet.net.DeferredInput;
-import org.smpnet.net.InputBatch;
 import org.smpnet.net.Ifnet;
+import org.smpnet.net.InputBatch;
 import org.smpnet.net.IfnetList;
 import org.smpnet.net.Mbuf;
 import org.smpnet.net.NetAddrs;
@@ -488,7 +488,7 @@ public final class Udp implements Protosw {
             stats.delivered.add(appended);
         }
         if (appended < to - from) {
-            DeferredInput.receiverFull();
+            DeferredInput.receiverFull(); // also after a close since the lookup: rare, and one short sleep
         }
         for (int i = from; i < to; i++) {
             Mbuf m = packets[i];

@@ -48,6 +48,24 @@ class InputBatchUdpTest {
         return m;
     }
 
+    /** Host B (10.0.0.2) on an epair from host A, quiesced, with a socket API on B; closes both Vnets. */
+    private record HostB(Vnet a, Vnet b, Epair e, SocketApi api) implements AutoCloseable {
+        static HostB create(String prefix) throws org.smpnet.kern.ErrnoException {
+            Vnet a = new Vnet(prefix + "-a", 2);
+            Vnet b = new Vnet(prefix + "-b", 2);
+            Epair e = a.epair(b);
+            b.addrs().add(e.b(), InAddr.parse("10.0.0.2"), 24);
+            e.quiesce();
+            return new HostB(a, b, e, new SocketApi(b.domains(), new Filedesc(), Ucred.of(1, 0, 0)));
+        }
+
+        @Override
+        public void close() {
+            b.close();
+            a.close();
+        }
+    }
+
     private static void input(Ifnet ifp, Mbuf m) {
         int et = Epoch.NET.enter();
         try {
@@ -60,11 +78,10 @@ class InputBatchUdpTest {
     @Test
     @DisplayName("R-UDP-1: a socket shut for reading takes a deferred datagram as it takes one appended at once (only a closed socket drops it)")
     void shutForReadingIsNotClosed() throws Exception {
-        try (Vnet a = new Vnet("ibs-a", 2); Vnet b = new Vnet("ibs-b", 2)) {
-            Epair e = a.epair(b);
-            b.addrs().add(e.b(), InAddr.parse("10.0.0.2"), 24);
-            e.quiesce();
-            SocketApi api = new SocketApi(b.domains(), new Filedesc(), Ucred.of(1, 0, 0));
+        try (HostB h = HostB.create("ibs")) {
+            Epair e = h.e();
+            Vnet b = h.b();
+            SocketApi api = h.api();
             int s = api.socket(Sockaddr.AF_INET, SocketConst.SOCK_DGRAM, 0);
             api.bind(s, Sockaddr.In.of("10.0.0.2", PORT_A));
             api.connect(s, Sockaddr.In.of("10.0.0.1", 5000));
@@ -90,11 +107,10 @@ class InputBatchUdpTest {
     @Test
     @DisplayName("R-UDP-1: datagrams deferred in a batch reach each socket in order at the batch's end; one for a socket closed meanwhile is freed and counted, not leaked")
     void deferredAppendsKeepOrderAndSurviveClose() throws Exception {
-        try (Vnet a = new Vnet("ibu-a", 2); Vnet b = new Vnet("ibu-b", 2)) {
-            Epair e = a.epair(b);
-            b.addrs().add(e.b(), InAddr.parse("10.0.0.2"), 24);
-            e.quiesce();
-            SocketApi api = new SocketApi(b.domains(), new Filedesc(), Ucred.of(1, 0, 0));
+        try (HostB h = HostB.create("ibu")) {
+            Epair e = h.e();
+            Vnet b = h.b();
+            SocketApi api = h.api();
             int sa = api.socket(Sockaddr.AF_INET, SocketConst.SOCK_DGRAM, 0);
             int sb = api.socket(Sockaddr.AF_INET, SocketConst.SOCK_DGRAM, 0);
             int sc = api.socket(Sockaddr.AF_INET, SocketConst.SOCK_DGRAM, 0);
@@ -145,11 +161,10 @@ class InputBatchUdpTest {
     @Test
     @DisplayName("R-UDP-1: a sender whose own receive work found a socket full backs off once, at its section's exit; input outside a section never does")
     void senderThatOverflowsASocketBacksOff() throws Exception {
-        try (Vnet a = new Vnet("ibo-a", 2); Vnet b = new Vnet("ibo-b", 2)) {
-            Epair e = a.epair(b);
-            b.addrs().add(e.b(), InAddr.parse("10.0.0.2"), 24);
-            e.quiesce();
-            SocketApi api = new SocketApi(b.domains(), new Filedesc(), Ucred.of(1, 0, 0));
+        try (HostB h = HostB.create("ibo")) {
+            Epair e = h.e();
+            Vnet b = h.b();
+            SocketApi api = h.api();
             int s = api.socket(Sockaddr.AF_INET, SocketConst.SOCK_DGRAM, 0);
             api.setsockopt(s, SocketConst.SOL_SOCKET, SocketConst.SO_RCVBUF, 512);
             api.bind(s, Sockaddr.In.of("10.0.0.2", PORT_A));
