@@ -38,6 +38,10 @@ import java.util.function.Function;
  * thread's cache (its owner is held by a weak reference) is folded in, counters and items, by
  * {@link #drain()}, when a new thread makes its cache, or when an allocation reaches the limit.
  *
+ * <p>A zone built with {@link Builder#recycle recycle(false)} keeps no free items: each alloc creates a new
+ * item and each free runs {@code fini} and leaves it to the garbage collector. Its per-thread caches
+ * only count; it has no limit.
+ *
  * <p>Test mode ({@code -Dsmpnet.invariants=1}, {@link #INVARIANTS}): freed items' bytes (see
  * {@link Builder#trash}) are filled with a pattern checked on the next alloc (use-after-free write),
  * a free of an item not allocated (double free) throws naming the zone and the item, and
@@ -105,6 +109,8 @@ public final class UmaZone<T> {
     private final Function<? super T, byte[]> trashView;
     /** Null when the zone has no per-thread caches. */
     private final CacheLocal caches;
+    /** False: items are never reused ({@link Builder#recycle}). */
+    private final boolean recycle;
 
     /** The zone lock: depot, keg and zone-level counters. */
     final Mtx lock;
@@ -143,6 +149,7 @@ public final class UmaZone<T> {
         this.lock = new Mtx("uma zone " + b.name, "uma zone");
         this.notFull = lock.newCondition();
         this.caches = b.perThreadCaches ? new CacheLocal(this) : null;
+        this.recycle = b.recycle;
         this.live = INVARIANTS ? new ConcurrentHashMap<>() : null;
         lock.lock();
         try {
@@ -185,6 +192,7 @@ public final class UmaZone<T> {
         private int bucketSize = DEFAULT_BUCKET_SIZE;
         private boolean perThreadCaches = true;
         private int maxCaches = DEFAULT_MAX_CACHES;
+        private boolean recycle = true;
 
         private Builder(String name, Import<T> importer) {
             if (name == null || name.isEmpty()) {
@@ -266,7 +274,23 @@ public final class UmaZone<T> {
             return this;
         }
 
+        /**
+         * With {@code false} the zone keeps no free items: alloc creates one (import, then {@code init})
+         * and free destroys it ({@code fini}) for the garbage collector to take. For small items that
+         * one thread allocates and another frees (a packet header sent on one CPU and consumed on the
+         * other), this is faster on the JVM: a new object comes from the allocating thread's own
+         * allocation buffer, already in its CPU's cache, while a reused one must first be pulled from
+         * the cache of the CPU that freed it. Cannot be combined with a {@link #limit}.
+         */
+        public Builder<T> recycle(boolean on) {
+            this.recycle = on;
+            return this;
+        }
+
         public UmaZone<T> build() {
+            if (!recycle && limit != Long.MAX_VALUE) {
+                throw new IllegalArgumentException("uma zone " + name + ": a zone without recycling has no limit");
+            }
             return new UmaZone<>(this);
         }
     }
@@ -305,6 +329,10 @@ public final class UmaZone<T> {
      * @throws IllegalStateException in test mode, on a double free (naming the zone and the item)
      */
     public void free(T item) {
+        if (!recycle) {
+            destroy(cache(), item);
+            return;
+        }
         if (INVARIANTS || dtor != null) {
             beforeFree(item);
         }
@@ -337,6 +365,9 @@ public final class UmaZone<T> {
      */
     @SuppressWarnings("unchecked")
     public T alloc(UmaCache c, int how) {
+        if (!recycle) {
+            return allocNew(c, how);
+        }
         UmaBucket b = c.alloc; // the marker's buckets are empty, so it goes the slow way
         int n = b.count - 1;
         Object[] items = b.items;
@@ -360,6 +391,10 @@ public final class UmaZone<T> {
     public void free(UmaCache hint, T item) {
         if (!hint.ownedByCurrentThread()) {
             free(item);
+            return;
+        }
+        if (!recycle) {
+            destroy(hint, item);
             return;
         }
         if (INVARIANTS || dtor != null) {
@@ -410,6 +445,51 @@ public final class UmaZone<T> {
             ctor.accept(item);
         }
         return item;
+    }
+
+    /** A zone without recycling: a new item, counted in the calling thread's cache {@code c}. */
+    private T allocNew(UmaCache c, int how) {
+        T item = importer.create(how);
+        if (item != null && init != null) {
+            init.accept(item);
+        }
+        if (item != null && INVARIANTS) {
+            trashFill(item); // as a keg item starts, so finishAlloc's check holds
+        }
+        boolean counted = item != null && !c.uncached();
+        if (counted) {
+            c.countAlloc();
+        } else {
+            lock.lock();
+            try {
+                if (item == null) {
+                    fails++;
+                } else {
+                    lockedAllocs++;
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+        return item == null ? null : finishAlloc(item);
+    }
+
+    /** A zone without recycling: the item's free ({@code dtor}, test-mode checks) and its end ({@code fini}). */
+    private void destroy(UmaCache c, T item) {
+        beforeFree(item);
+        if (fini != null) {
+            fini.accept(item);
+        }
+        if (!c.uncached()) {
+            c.countFree();
+            return;
+        }
+        lock.lock();
+        try {
+            lockedFrees++;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** The alloc bucket was empty, or the thread has no cache. */
@@ -749,10 +829,16 @@ public final class UmaZone<T> {
     /**
      * Sets the keg limit. Lowering it below the current keg size frees nothing; allocations from the
      * keg fail (or sleep) until frees bring it under. Wakes sleepers when raised.
+     *
+     * @throws IllegalArgumentException if {@code items} is negative, or not {@link Long#MAX_VALUE} in a
+     *     zone without recycling
      */
     public void setLimit(long items) {
         if (items < 0) {
             throw new IllegalArgumentException("uma zone " + name + ": negative limit " + items);
+        }
+        if (!recycle && items != Long.MAX_VALUE) {
+            throw new IllegalArgumentException("uma zone " + name + ": a zone without recycling has no limit");
         }
         lock.lock();
         try {
@@ -864,8 +950,14 @@ public final class UmaZone<T> {
         }
     }
 
-    /** Items the keg has created and not yet destroyed (in use + cached). Always exact. */
+    /**
+     * Items the keg has created and not yet destroyed (in use + cached). Always exact, except in a zone
+     * without recycling, where it is {@link #inUse()}.
+     */
     public long kegSize() {
+        if (!recycle) {
+            return inUse();
+        }
         lock.lock();
         try {
             return kegSize;

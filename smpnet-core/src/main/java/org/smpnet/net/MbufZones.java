@@ -10,7 +10,10 @@ import org.smpnet.kern.UmaZone;
  * {@code mbuf_jumbo_9k}, {@code mbuf_jumbo_16k}, and {@code mbuf_packet}, whose items are mbuf +
  * 2 KiB cluster pairs taken from the first two zones and kept paired (FreeBSD {@code zone_pack}), so
  * {@link #getcl(int, int, int)} is one cache pop and a header reset, and freeing an untouched pair
- * returns it whole. Clusters cached in the packet zone count as in use in {@code mbuf_cluster}, so
+ * returns it whole. The {@code mbuf} zone does not recycle ({@link UmaZone.Builder#recycle}): a
+ * packet is usually freed on another thread than the one that built it, and reusing its header
+ * there would pull the header's cache lines across CPUs for every packet (a fresh one cost 0.55x
+ * the CPU per datagram in {@code UdpPacketRate}). Clusters cached in the packet zone count as in use in {@code mbuf_cluster}, so
  * {@code kern.ipc.nmbclusters} bounds both.
  *
  * <p>{@link #system()} is the JVM's set, registered in sysctl ({@code vm.uma.<zone>.*},
@@ -48,7 +51,8 @@ public final class MbufZones {
     /** A separate set with the given bucket size and 2 KiB cluster limit (as nmbclusters). */
     public MbufZones(boolean perThreadCaches, int bucketSize, long nmbclusters) {
         mbuf = UmaZone.<Mbuf>builder("mbuf", how -> new Mbuf(this))
-                .itemSize(Mbuf.MSIZE).trash(m -> m.dat).bucketSize(bucketSize).perThreadCaches(perThreadCaches).build();
+                .itemSize(Mbuf.MSIZE).trash(m -> m.dat).bucketSize(bucketSize).perThreadCaches(perThreadCaches)
+                .recycle(false).build();
         clust = clusterZone("mbuf_cluster", Mbuf.MCLBYTES, nmbclusters, bucketSize, perThreadCaches);
         jumbop = clusterZone("mbuf_jumbo_page", Mbuf.MJUMPAGESIZE, Long.MAX_VALUE, bucketSize, perThreadCaches);
         jumbo9 = clusterZone("mbuf_jumbo_9k", Mbuf.MJUM9BYTES, Long.MAX_VALUE, bucketSize, perThreadCaches);

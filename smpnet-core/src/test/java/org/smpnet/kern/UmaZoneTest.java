@@ -369,6 +369,45 @@ class UmaZoneTest {
     }
 
     @Test
+    @DisplayName("R-UMA-1: a zone without recycling creates every item and destroys every freed one, counting both")
+    void zoneWithoutRecycling() throws Exception {
+        UmaZone<byte[]> z = counted("t_norecycle").recycle(false).build();
+        List<byte[]> seen = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            byte[] b = z.alloc(UmaZone.M_NOWAIT);
+            assertThat(seen).as("never an item handed out before").noneMatch(x -> x == b);
+            seen.add(b);
+            z.free(b);
+        }
+        byte[] held = z.alloc(UmaZone.M_WAITOK);
+        AtomicReference<byte[]> other = new AtomicReference<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            z.free(held); // freed on another thread than its allocator, as a received packet is
+            other.set(z.alloc(UmaZone.M_NOWAIT));
+        });
+        t.join();
+        assertThat(other.get()).isNotSameAs(held).isNotNull();
+        Thread v = Thread.ofVirtual().start(() -> z.free(z.alloc(UmaZone.M_NOWAIT))); // counted under the lock
+        v.join();
+        assertThat(created.get()).isEqualTo(6);
+        assertThat(inits.get()).isEqualTo(6);
+        assertThat(ctors.get()).isEqualTo(6);
+        assertThat(dtors.get()).isEqualTo(5);
+        assertThat(finis.get()).as("each freed item is destroyed at once").isEqualTo(5);
+        assertThat(z.allocs()).isEqualTo(6);
+        assertThat(z.frees()).isEqualTo(5);
+        assertThat(z.inUse()).isEqualTo(1);
+        assertThat(z.kegSize()).isEqualTo(1);
+        assertThat(z.cached()).isZero();
+        assertThat(z.drain()).isZero();
+        assertThatThrownBy(() -> z.free(held)).as("double free still detected")
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("double free");
+        assertThat(z.frees()).isEqualTo(5);
+        assertThatThrownBy(() -> z.setLimit(10)).hasMessageContaining("t_norecycle").hasMessageContaining("no limit");
+        assertThatThrownBy(() -> counted("t_norecycle2").recycle(false).limit(5).build()).hasMessageContaining("no limit");
+    }
+
+    @Test
     @DisplayName("R-UMA-2: zone statistics appear in sysctl under vm.uma.<zone>")
     void sysctlNodes() {
         UmaZone<byte[]> z = counted("t_sysctl").limit(10).build();
