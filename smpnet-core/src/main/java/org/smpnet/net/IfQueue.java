@@ -32,7 +32,8 @@ import org.smpnet.kern.Witness;
  * {@code busy}/{@code pollers}; a drainer clears {@code busy} (a poller decrements {@code pollers}) and
  * then reads the stack. At least one of the two sees the other, so either the producer arranges a drainer
  * or the leaving one takes the packet. The ithread sleeps by parking after publishing {@link #parked} and
- * re-reading the stack, the same handshake.
+ * re-reading the stack, the same handshake. It starts at the first wake-up, so a queue whose packets
+ * senders and pollers always take (most of a multi-queue device's) costs no thread.
  *
  * <p>Inside a {@link DeferredInput} section, {@link #enqueue} stages the packet in the section instead of
  * pushing it: the section {@linkplain #publish publishes} each queue's packets in one push at its exit (a
@@ -73,6 +74,8 @@ public final class IfQueue {
     private final AtomicInteger pollers = new AtomicInteger();
     /** Senders whose {@link DeferredInput} sections claimed this queue and have not yet served it. */
     private final AtomicInteger claimants = new AtomicInteger();
+    /** The ithread was started (at the first wake-up), or close() made sure it never will be. */
+    private final AtomicBoolean started = new AtomicBoolean();
     /** The ithread is parked (or about to park) waiting for packets. */
     private volatile boolean parked;
     private volatile boolean closed;
@@ -105,7 +108,7 @@ public final class IfQueue {
         this.limit = limit;
         this.driverNeedsGiant = Giant.needs(driverClass);
         this.consumer = consumer;
-        this.ithread = Thread.ofPlatform().daemon().name("ithread " + name).start(this::run);
+        this.ithread = Thread.ofPlatform().daemon().name("ithread " + name).unstarted(this::run);
     }
 
     /** Queues {@code m}; consumes it. Returns false (and counts a drop) when full or closed. Lock-free. */
@@ -241,6 +244,8 @@ public final class IfQueue {
     private void wakeIthread() {
         if (parked) {
             LockSupport.unpark(ithread);
+        } else if (!started.get() && started.compareAndSet(false, true)) {
+            ithread.start(); // it reads the stack before it first parks
         }
     }
 
@@ -511,6 +516,12 @@ public final class IfQueue {
     public void close() {
         closed = true;
         freeAll();
+        if (started.compareAndSet(false, true)) {
+            return; // never woken, and now it never will be
+        }
+        while (ithread.getState() == Thread.State.NEW) {
+            Thread.onSpinWait(); // a waker won the start and is about to call it
+        }
         LockSupport.unpark(ithread);
         if (Thread.currentThread() != ithread) {
             try {
@@ -521,9 +532,9 @@ public final class IfQueue {
         }
     }
 
-    /** Whether the ithread sleeps waiting for packets (for tests). */
+    /** Whether the ithread sleeps waiting for packets, or was never started (for tests). */
     boolean ithreadSleeping() {
-        return parked && ithread.getState() == Thread.State.WAITING;
+        return !started.get() || (parked && ithread.getState() == Thread.State.WAITING);
     }
 
     public int length() {
@@ -533,6 +544,6 @@ public final class IfQueue {
     @Override
     public String toString() {
         return "IfQueue[" + name + " limit " + limit + " queued " + pending.get() + (busy.get() ? " busy" : "")
-                + (pollers.get() > 0 ? " pollers " + pollers.get() : "") + (parked ? " ithread sleeping" : "") + "]";
+                + (pollers.get() > 0 ? " pollers " + pollers.get() : "") + (parked || !started.get() ? " ithread sleeping" : "") + "]";
     }
 }

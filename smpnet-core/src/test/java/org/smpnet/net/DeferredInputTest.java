@@ -63,6 +63,35 @@ class DeferredInputTest {
     }
 
     @Test
+    @DisplayName("R-ISR-1: the ithread starts at the first packet a section does not take; a queue never woken closes without one")
+    void ithreadStartsAtFirstWakeup() throws InterruptedException {
+        String name = "dlazy" + System.nanoTime();
+        IfQueue q = new IfQueue(name, 64, DeferredInputTest.class, Mbuf::freem);
+        try {
+            boolean in = DeferredInput.enter();
+            q.enqueue(packet(0, 0));
+            DeferredInput.exit(in);
+            assertThat(q.delivered.get()).isEqualTo(1);
+            assertThat(ithreadAlive(name)).as("the sender served it: no ithread yet").isFalse();
+            q.enqueue(packet(0, 1)); // outside a section: wakes (starts) the ithread
+            NetTestSupport.awaitIdle(q);
+            assertThat(q.delivered.get()).isEqualTo(2);
+            assertThat(ithreadAlive(name)).isTrue();
+        } finally {
+            q.close();
+        }
+        assertThat(ithreadAlive(name)).as("close ends it").isFalse();
+        IfQueue idle = new IfQueue(name + "b", 64, DeferredInputTest.class, Mbuf::freem);
+        idle.close(); // never woken: nothing to end, and nothing starts it afterwards
+        assertThat(idle.enqueue(packet(0, 2))).isFalse();
+        assertThat(ithreadAlive(name + "b")).isFalse();
+    }
+
+    private static boolean ithreadAlive(String queue) {
+        return Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals("ithread " + queue) && t.isAlive());
+    }
+
+    @Test
     @DisplayName("R-ISR-1: packets queued in a section are staged and published together at its exit, in order")
     void sectionPublishesStagedPacketsAtExit() throws InterruptedException {
         NetTestSupport.SeqOrderSink order = new NetTestSupport.SeqOrderSink();
@@ -86,7 +115,7 @@ class DeferredInputTest {
     }
 
     @Test
-    @DisplayName("R-ISR-1: the queue limit holds exactly for packets staged by racing sections; the rest are refused and counted")
+    @DisplayName("R-ISR-1: the queue limit holds for packets staged by racing sections (never exceeded, no place leaked); the rest are refused and counted")
     void stagedPacketsRespectTheLimitExactly() throws Exception {
         CountDownLatch holding = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
@@ -139,12 +168,15 @@ class DeferredInputTest {
             for (int a : accepted) {
                 total += a;
             }
-            assertThat(total).as("accepted while nothing drained").isEqualTo(limit);
-            assertThat(q.drops.get()).isEqualTo((long) senders * each - limit);
-            assertThat(q.length()).as("no reserved place leaks").isEqualTo(limit);
+            // Never over the limit; under it only by places another section still held reserved when a
+            // sender was refused (at most one reservation per other sender).
+            assertThat(total).as("accepted while nothing drained")
+                    .isLessThanOrEqualTo(limit).isGreaterThanOrEqualTo(limit - (senders - 1) * IfQueue.STAGING_RESERVE);
+            assertThat(q.drops.get()).isEqualTo((long) senders * each - total);
+            assertThat(q.length()).as("no reserved place leaks").isEqualTo(total);
             release.countDown();
             NetTestSupport.awaitIdle(q);
-            assertThat(order.got.get()).isEqualTo(limit + 1);
+            assertThat(order.got.get()).isEqualTo(total + 1);
             assertThat(order.outOfOrder.get()).isZero();
             assertThat(q.length()).isZero();
         } finally {
