@@ -12,7 +12,7 @@ import org.smpnet.kern.UmaZone;
  * {@link #getcl(int, int, int)} is one cache pop and a header reset, and freeing an untouched pair
  * returns it whole. The {@code mbuf} zone does not recycle ({@link UmaZone.Builder#recycle}): a
  * packet is usually freed on another thread than the one that built it, and reusing its header
- * there would pull the header's cache lines across CPUs for every packet (a fresh one cost 0.55x
+ * there would pull the header's cache lines across CPUs for every packet (a fresh one cost 0.59x
  * the CPU per datagram in {@code UdpPacketRate}). Clusters cached in the packet zone count as in use in {@code mbuf_cluster}, so
  * {@code kern.ipc.nmbclusters} bounds both.
  *
