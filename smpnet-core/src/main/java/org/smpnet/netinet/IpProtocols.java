@@ -46,7 +46,8 @@ public final class IpProtocols {
         /**
          * Offers {@code m} (as for {@link Input#input}) to raw sockets. Borrows it: copy what is kept.
          *
-         * @return true if at least one socket took a copy
+         * @return true if at least one socket matched, even if its buffer was full and its copy dropped
+         *     (as FreeBSD's {@code rip_input}: no protocol-unreachable for a protocol a socket listens to)
          */
         boolean input(Mbuf m, int hlen);
     }

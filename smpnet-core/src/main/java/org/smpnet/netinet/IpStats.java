@@ -33,6 +33,7 @@ public final class IpStats {
     public final Counter cantfrag = table.add("cantfrag", "%d datagrams that can't be fragmented");
     public final Counter badaddr = table.add("badaddr", "%d datagrams with bad address in header");
     public final Counter notforus = table.add("notforus", "%d packets not for this host dropped (forwarding off)");
+    public final Counter rawfull = table.add("rawfull", "%d copies for raw sockets dropped (buffer full or no mbufs)");
 
     public StatTable table() {
         return table;

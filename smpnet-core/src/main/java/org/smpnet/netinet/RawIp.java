@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Objects;
 import org.smpnet.kern.Errno;
 import org.smpnet.kern.ErrnoException;
+import org.smpnet.net.DeferredInput;
 import org.smpnet.net.InAddr;
 import org.smpnet.net.IfnetList;
 import org.smpnet.net.Mbuf;
@@ -206,7 +207,7 @@ public final class RawIp implements Protosw {
      * {@code rip_input}: {@link IpProtocols.RawInput}. Borrows {@code m}; each matching socket gets a
      * copy of the whole datagram with its source address. Hold no lock.
      *
-     * @return whether any socket took a copy
+     * @return whether any socket matched (a full one drops its copy, counted in {@code rawfull})
      */
     boolean input(Mbuf m, int hlen) {
         byte[] b = m.data();
@@ -225,7 +226,8 @@ public final class RawIp implements Protosw {
                         || (!inp.faddr().isAny() && !inp.faddr().equals(src))) {
                     continue;
                 }
-                any |= deliver(inp, m, src, dst);
+                deliver(inp, m, src, dst);
+                any = true;
             } finally {
                 inp.lock.unlock();
             }
@@ -233,11 +235,13 @@ public final class RawIp implements Protosw {
         return any;
     }
 
+    /** Appends a copy of {@code m} to {@code inp}'s socket, or counts its drop. */
     @SuppressWarnings("GuardedBy") // caller holds inp.lock; the buffer's mtx is taken here
-    private boolean deliver(InPcb inp, Mbuf m, InAddr src, InAddr dst) {
+    private void deliver(InPcb inp, Mbuf m, InAddr src, InAddr dst) {
         Mbuf c = m.copym(0, Mbuf.M_COPYALL, Mbuf.M_NOWAIT);
         if (c == null) {
-            return false;
+            inet.ip().stats().rawfull.inc();
+            return;
         }
         List<Cmsg> control = null;
         if (inp.flag(InPcb.INP_RECVDSTADDR) || inp.flag(InPcb.INP_RECVIF)) {
@@ -258,12 +262,13 @@ public final class RawIp implements Protosw {
         try {
             if (sb.sbappendaddr(new Sockaddr.In(src, 0), c, control)) {
                 so.sorwakeupLocked();
-                return true;
+                return;
             }
         } finally {
             sb.mtx().unlock();
         }
+        inet.ip().stats().rawfull.inc();
+        DeferredInput.receiverFull(); // a sender running this input outran the reader: it backs off
         c.freem();
-        return false;
     }
 }

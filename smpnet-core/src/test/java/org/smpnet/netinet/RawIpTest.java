@@ -15,10 +15,17 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.smpnet.Vnet;
+import org.smpnet.kern.Epoch;
+import org.smpnet.net.DeferredInput;
 import org.smpnet.net.Epair;
 import org.smpnet.net.InCksum;
+import org.smpnet.net.MacAddr;
+import org.smpnet.net.NetTestSupport;
 import org.smpnet.net.Sockaddr;
 import org.smpnet.socket.Socket;
+import org.smpnet.socket.SocketConst;
+import org.smpnet.socket.SocketOps;
+import org.smpnet.socket.Sockopt;
 
 /** R-IP-1 (raw part): raw IP sockets between two stacks over an epair. */
 class RawIpTest {
@@ -100,5 +107,50 @@ class RawIpTest {
         assertThat(poll(other)).isNull();
         assertThat(poll(elsewhere)).isNull();
         assertThatThrownBy(() -> sendto(tx, new byte[10], Sockaddr.In.of("10.0.0.2", 0))).hasMessageContaining("EINVAL");
+    }
+
+    @Test
+    @DisplayName("R-IP-1: a full raw socket drops its copy, counted (rawfull), sends no protocol-unreachable, and makes a sender running the input back off")
+    void fullRawSocketDropsAreCounted() throws Exception {
+        int proto = InetTestSupport.PROTO_TEST;
+        Socket rx = raw(b, proto);
+        SocketOps.sosetopt(rx, Sockopt.setInt(
+                SocketConst.SOL_SOCKET, SocketConst.SO_RCVBUF, 512));
+        byte[] payload = pattern(100, 3);
+        Ipv4Repr r = new Ipv4Repr(ip("10.0.0.1"), ip("10.0.0.2"), proto, 9, 0, 64, false, false, 0,
+                20 + payload.length, null);
+        byte[] frame = NetTestSupport.frame(MacAddr.read(e.b().lladdr(), 0),
+                MacAddr.local(99), 0x0800, InetTestSupport.datagram(r, payload));
+        int sent = 20;
+        for (int i = 0; i < sent - 1; i++) { // outside a section, as an ithread or a polling reader runs input
+            input(frame);
+        }
+        long full = Long.parseLong(b.sysctl().get("net.inet.ip.stats.rawfull"));
+        assertThat(full).as("the 512-byte buffer overflowed").isPositive();
+        long backoffs0 = DeferredInput.BACKOFFS.get();
+        boolean in = DeferredInput.enter(); // a sender doing the receive work it caused
+        try {
+            input(frame);
+        } finally {
+            DeferredInput.exit(in);
+        }
+        assertThat(DeferredInput.BACKOFFS.get() - backoffs0).as("one back-off at the exit").isEqualTo(1);
+        assertThat(Long.parseLong(b.sysctl().get("net.inet.ip.stats.rawfull"))).isEqualTo(full + 1);
+        assertThat(b.sysctl().get("net.inet.ip.stats.noproto")).as("a socket listens to the protocol").isEqualTo("0");
+        assertThat(b.sysctl().get("net.inet.icmp.stats.outhist.3")).as("no unreachable sent").isEqualTo("0");
+        int got = 0;
+        while (poll(rx) != null) {
+            got++;
+        }
+        assertThat(got + full + 1).as("each datagram read or counted").isEqualTo(sent);
+    }
+
+    private void input(byte[] frame) {
+        int et = Epoch.NET.enter();
+        try {
+            e.b().inputInEpoch(InetTestSupport.mbuf(frame));
+        } finally {
+            Epoch.NET.exit(et);
+        }
     }
 }
