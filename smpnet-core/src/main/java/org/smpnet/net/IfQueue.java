@@ -544,6 +544,7 @@ public final class IfQueue {
     @Override
     public String toString() {
         return "IfQueue[" + name + " limit " + limit + " queued " + pending.get() + (busy.get() ? " busy" : "")
-                + (pollers.get() > 0 ? " pollers " + pollers.get() : "") + (parked || !started.get() ? " ithread sleeping" : "") + "]";
+                + (pollers.get() > 0 ? " pollers " + pollers.get() : "")
+                + (parked || !started.get() ? " ithread sleeping" : "") + "]";
     }
 }

@@ -13,8 +13,8 @@ import org.smpnet.kern.UmaZone;
  * returns it whole. The {@code mbuf} zone does not recycle ({@link UmaZone.Builder#recycle}): a
  * packet is usually freed on another thread than the one that built it, and reusing its header
  * there would pull the header's cache lines across CPUs for every packet (a fresh one cost 0.59x
- * the CPU per datagram in {@code UdpPacketRate}). Clusters cached in the packet zone count as in use in {@code mbuf_cluster}, so
- * {@code kern.ipc.nmbclusters} bounds both.
+ * the CPU per datagram in {@code UdpPacketRate}). Clusters cached in the packet zone count as in use
+ * in {@code mbuf_cluster}, so {@code kern.ipc.nmbclusters} bounds both.
  *
  * <p>{@link #system()} is the JVM's set, registered in sysctl ({@code vm.uma.<zone>.*},
  * {@code kern.ipc.nmbclusters} and the jumbo limits, also boot tunables). Other sets are independent
