@@ -439,6 +439,13 @@ public final class UmaZone<T> {
     private T finishAlloc(T item) {
         if (INVARIANTS) {
             trashCheck(item);
+        }
+        return handOut(item);
+    }
+
+    /** Records the item as live (test mode) and runs the ctor: the last step of every alloc. */
+    private T handOut(T item) {
+        if (INVARIANTS) {
             live.put(new Ident(item), new Throwable("allocated from zone \"" + name + "\""));
         }
         if (ctor != null) {
@@ -452,9 +459,6 @@ public final class UmaZone<T> {
         T item = importer.create(how);
         if (item != null && init != null) {
             init.accept(item);
-        }
-        if (item != null && INVARIANTS) {
-            trashFill(item); // as a keg item starts, so finishAlloc's check holds
         }
         boolean counted = item != null && !c.uncached();
         if (counted) {
@@ -471,7 +475,7 @@ public final class UmaZone<T> {
                 lock.unlock();
             }
         }
-        return item == null ? null : finishAlloc(item);
+        return item == null ? null : handOut(item); // never freed, so nothing to check for trash
     }
 
     /** A zone without recycling: the item's free ({@code dtor}, test-mode checks) and its end ({@code fini}). */
