@@ -251,8 +251,12 @@ public final class UdpPacketRate {
             }
             long calls = java.util.Arrays.stream(rxCalls).sum();
             System.out.printf(Locale.ROOT, "smpnet flows=%d drops: socket buffer full %s, epair queues %d; "
-                    + "datagrams per receive call %.1f%n", flows, b.sysctl().get("net.inet.udp.stats.fullsock"),
-                    e.rxQueueDrops(), calls == 0 ? 0.0 : (double) java.util.Arrays.stream(received).sum() / calls);
+                    + "datagrams per receive call %.1f; busy polls %s, poller lingers %d, sender waits %d%n", flows,
+                    b.sysctl().get("net.inet.udp.stats.fullsock"), e.rxQueueDrops(),
+                    calls == 0 ? 0.0 : (double) java.util.Arrays.stream(received).sum() / calls,
+                    b.sysctl().get("kern.ipc.busy_polls"),
+                    e.rxQueues().stream().mapToLong(q -> q.lingerStarts.get()).sum(),
+                    e.rxQueues().stream().mapToLong(q -> q.senderWaits.get()).sum());
             long rxTotal = 0;
             long txTotal = 0;
             for (int f = 0; f < flows; f++) {

@@ -1,7 +1,7 @@
 package org.smpnet.kern;
 
 /** Boot-time tunables read from system properties (FreeBSD's loader.conf / TUNABLE_INT). */
-final class Tunables {
+public final class Tunables {
     private Tunables() {}
 
     /**
@@ -9,7 +9,7 @@ final class Tunables {
      *
      * @throws IllegalArgumentException naming the property when its value is none of those
      */
-    static boolean bool(String property, boolean dflt) {
+    public static boolean bool(String property, boolean dflt) {
         String v = System.getProperty(property);
         if (v == null) {
             return dflt;
@@ -26,7 +26,7 @@ final class Tunables {
      *
      * @throws IllegalArgumentException naming the property when its value is not a non-negative integer
      */
-    static int integer(String property, int dflt) {
+    public static int integer(String property, int dflt) {
         String v = System.getProperty(property);
         if (v == null) {
             return dflt;

@@ -248,6 +248,13 @@ public final class Epair {
         return n;
     }
 
+    /** Both sides' receive queues, side a's first (for their counters). */
+    public java.util.List<IfQueue> rxQueues() {
+        java.util.List<IfQueue> all = new java.util.ArrayList<>(java.util.Arrays.asList(inA));
+        all.addAll(java.util.Arrays.asList(inB));
+        return java.util.List.copyOf(all);
+    }
+
     /** Waits until both directions are empty: pipes delivered and receive queues drained. May sleep. */
     public void quiesce() {
         for (int round = 0; round < 2; round++) { // a delivery may trigger a reply the other way

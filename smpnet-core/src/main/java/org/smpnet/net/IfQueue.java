@@ -2,12 +2,14 @@ package org.smpnet.net;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import org.smpnet.kern.Counter;
 import org.smpnet.kern.Epoch;
 import org.smpnet.kern.Giant;
+import org.smpnet.kern.Tunables;
 import org.smpnet.kern.Witness;
 
 /**
@@ -23,6 +25,16 @@ import org.smpnet.kern.Witness;
  * the ithread nor claim the queue unless it grows past {@link #POLL_BACKLOG}: the receive work moves to
  * the reader's CPU and the sender's thread only sends. The last poller to leave takes what is left (a
  * few batches) and wakes the ithread for the rest, so none is stranded.
+ *
+ * <p>Lingering (Linux's {@code SO_PREFER_BUSY_POLL}): a reader whose poll ended with a wakeup will be back
+ * within microseconds, and if producers took the input in the gap they would fight it for its own socket
+ * buffer across CPUs. So such a reader may {@linkplain #pollerLeave leave} its registration behind, one
+ * per queue, renewed by each poll that ends the same way: producers go on leaving packets to pollers. The
+ * ithread keeps the promise meanwhile: it wakes every {@link #LINGER_NANOS} and ends a linger that no
+ * reader renewed for that long (readers renew it as they take data from their socket buffers), and a
+ * sender kept waiting by a reader that has no CPU ends it too; after that the usual drainers take over.
+ * So a packet waits at most about two periods for a reader that went away, and a reader going to sleep
+ * ends the linger itself.
  *
  * <p>Lock-free: producers push onto a Treiber stack ({@link #stack}, linked through {@code nextpkt}); a
  * drainer, the one thread that won {@link #busy}, swaps the whole stack out and reverses it, so packets
@@ -47,14 +59,30 @@ public final class IfQueue {
      * the first reserves one, so a single send costs no more atomics than an unstaged one.
      */
     static final int STAGING_RESERVE = 16;
-    /** Queued packets beyond which a producer serves the queue itself although a reader polls it. */
-    static final int POLL_BACKLOG = 64;
+    /**
+     * Queued packets beyond which a producer serves the queue itself although a reader polls it (tunable
+     * {@code smpnet.busy_poll.backlog}): a reader serving its own input takes whole batches, but one that
+     * falls this far behind gets help.
+     */
+    static final int POLL_BACKLOG = Math.max(1, Tunables.integer("smpnet.busy_poll.backlog", 1024));
+    /**
+     * How long a {@linkplain #pollerLeave lingering} poller registration lasts without a renewal, and the
+     * ithread's period while one lasts (tunable {@code smpnet.busy_poll.linger.usecs}; 0: readers never
+     * linger). It bounds the wait of a packet left to a reader that went away.
+     */
+    static final long LINGER_NANOS = Tunables.integer("smpnet.busy_poll.linger.usecs", 200) * 1_000L;
     /** Batches one deferred serve or leaving poller delivers before it hands the rest to the ithread. */
     private static final int ROUNDS = 4;
     /** Packets one deferred serve or leaving poller may deliver in more than {@link #ROUNDS} small batches. */
     private static final int DRAIN_BUDGET = 64;
     /** Queued packets beyond which a sender in a {@link DeferredInput} section waits at its exit (back-pressure). */
     static final int SENDER_WAIT_BACKLOG = 256;
+    /**
+     * A sender waiting for a reader's polls ends the linger and serves the queue itself when no reader
+     * {@linkplain #renewLinger renewed} it for this long: the reader has no CPU now (more busy threads
+     * than CPUs), and the sender's own CPU does the input better than waiting.
+     */
+    private static final long READER_STALL_NANOS = 50_000;
     /** The longest a sender waits for the backlog to drain. */
     private static final long SENDER_WAIT_NANOS = 1_000_000;
 
@@ -63,6 +91,8 @@ public final class IfQueue {
     /** The driver is marked NeedsGiant (looked up once, not per batch). */
     private final boolean driverNeedsGiant;
     private final Consumer<Mbuf> consumer;
+    /** The linger period of this queue: {@link #LINGER_NANOS} unless a test set another. */
+    private final long lingerNanos;
     private final boolean netEpoch;
     /** Packets pushed and not yet taken by a drainer, newest first. */
     private final AtomicReference<Mbuf> stack = new AtomicReference<>();
@@ -72,6 +102,15 @@ public final class IfQueue {
     private final AtomicBoolean busy = new AtomicBoolean();
     /** Readers busy-polling this queue now. */
     private final AtomicInteger pollers = new AtomicInteger();
+    /** A poller registration is left behind by a reader ({@link #pollerLeave}); it counts in {@link #pollers}. */
+    private final AtomicBoolean lingering = new AtomicBoolean();
+    /**
+     * Renewals of the linger: bumped by readers (a racy increment: any change counts), read by the ithread
+     * once a period. A release store, so the reader's hot path costs no fence and its line stays local.
+     */
+    private final AtomicLong lingerRenewals = new AtomicLong();
+    /** {@link #lingerRenewals} at the ithread's previous look. Confined to the ithread. */
+    private long lingerRenewalsSeen = -1;
     /** Senders whose {@link DeferredInput} sections claimed this queue and have not yet served it. */
     private final AtomicInteger claimants = new AtomicInteger();
     /** The ithread was started (at the first wake-up), or close() made sure it never will be. */
@@ -86,6 +125,9 @@ public final class IfQueue {
     public final Counter delivered = new Counter();
     /** Times a sender waited at its section's exit for the backlog to drain (back-pressure). */
     public final Counter senderWaits = new Counter();
+    /** Lingers begun and ended ({@link #pollerLeave}): a pair per reader episode of back-to-back polls. */
+    public final Counter lingerStarts = new Counter();
+    public final Counter lingerEnds = new Counter();
 
     /**
      * @param driverClass the driver, whose {@link org.smpnet.kern.NeedsGiant} decides whether delivery takes Giant
@@ -100,6 +142,12 @@ public final class IfQueue {
      *     driver enters it once per interrupt: for consumers such as {@link Ifnet#inputInEpoch}
      */
     public IfQueue(String name, int limit, Class<?> driverClass, Consumer<Mbuf> consumer, boolean netEpoch) {
+        this(name, limit, driverClass, consumer, netEpoch, LINGER_NANOS);
+    }
+
+    /** As above, with the {@linkplain #pollerLeave linger} period (0: none) set for this queue (for tests). */
+    IfQueue(String name, int limit, Class<?> driverClass, Consumer<Mbuf> consumer, boolean netEpoch, long lingerNanos) {
+        this.lingerNanos = lingerNanos;
         if (limit < 1) {
             throw new IllegalArgumentException("queue limit must be positive, not " + limit);
         }
@@ -190,8 +238,11 @@ public final class IfQueue {
             }
             return; // the active drainer re-reads the stack after it steps down
         }
-        if (n <= POLL_BACKLOG && pollers.get() > 0) {
-            return; // a busy poller takes it (or, leaving, re-reads the stack)
+        if (pollers.get() > 0) {
+            if (n > POLL_BACKLOG) {
+                DeferredInput.claim(this); // a sender in a section keeps pace with the poller at its exit
+            }
+            return; // a busy poller takes it (or, leaving, re-reads the stack; a linger's ithread watches)
         }
         if (!DeferredInput.claim(this)) {
             wakeIthread();
@@ -260,6 +311,10 @@ public final class IfQueue {
 
     private void serve() {
         while (true) {
+            if (lingering.get() && !closed) {
+                watchLinger();
+                continue;
+            }
             if (busy.compareAndSet(false, true)) {
                 boolean had = drainOnceAsDrainer() > 0;
                 if (had || stack.get() != null) {
@@ -275,10 +330,30 @@ public final class IfQueue {
                 continue;
             }
             parked = true;
-            if ((stack.get() == null || busy.get()) && !closed) {
-                LockSupport.park(this); // woken by a producer, a drainer handing over, or close
+            if ((stack.get() == null || busy.get()) && !lingering.get() && !closed) {
+                LockSupport.park(this); // woken by a producer, a drainer handing over, a new linger, or close
             }
             parked = false;
+        }
+    }
+
+    /**
+     * The ithread's watch over a linger, one period: sleeps for {@link #lingerNanos}, then ends the linger
+     * if no reader renewed it meanwhile. It delivers nothing while the linger lasts: the reader's next poll
+     * takes all that is queued, for every socket. After the linger ends, the serve loop reads the stack
+     * (the handshake of a leaving poller).
+     */
+    private void watchLinger() {
+        parked = true;
+        if (lingering.get() && !closed) {
+            LockSupport.parkNanos(this, lingerNanos);
+        }
+        parked = false;
+        long renewals = lingerRenewals.get();
+        if (renewals != lingerRenewalsSeen) {
+            lingerRenewalsSeen = renewals;
+        } else {
+            endLinger();
         }
     }
 
@@ -289,12 +364,15 @@ public final class IfQueue {
      */
     void serveDeferred() {
         claimants.decrementAndGet(); // before the stack is read: see wakeIthreadIfUnattended
-        if (pending.get() <= POLL_BACKLOG && pollers.get() > 0) {
+        if (pollers.get() > 0) {
+            if (pending.get() > POLL_BACKLOG) {
+                awaitBacklog(true);
+            }
             return; // a polling reader takes them: it re-reads the stack as it leaves
         }
         drainRounds();
         if (pending.get() > SENDER_WAIT_BACKLOG) {
-            awaitBacklog();
+            awaitBacklog(false);
         }
     }
 
@@ -304,15 +382,32 @@ public final class IfQueue {
      * half the mark, draining batches whenever no other drainer is active, for at most
      * {@link #SENDER_WAIT_NANOS}. Without it the sender only queues packets to be dropped at the limit
      * after all their output work was done. Never waits for a packet that has no drainer: it drains itself
-     * when none is active.
+     * when none is active. With {@code toPoller} (a reader polls the queue, past {@link #POLL_BACKLOG}) it
+     * waits for the backlog to fall under half that mark and drains only once no reader polls: a sender
+     * that ran the input itself would fight the reader for its socket buffer and overfill it.
      */
-    private void awaitBacklog() {
+    private void awaitBacklog(boolean toPoller) {
         senderWaits.inc();
         long end = System.nanoTime() + SENDER_WAIT_NANOS;
-        for (int i = 1; pending.get() > SENDER_WAIT_BACKLOG / 2 && !closed; i++) {
-            if (stack.get() != null && busy.compareAndSet(false, true)) {
+        int mark = toPoller ? POLL_BACKLOG / 2 : SENDER_WAIT_BACKLOG / 2;
+        long renewals = lingerRenewals.get();
+        long renewed = System.nanoTime();
+        for (int i = 1; pending.get() > mark && !closed; i++) {
+            if ((!toPoller || pollers.get() == 0) && stack.get() != null && busy.compareAndSet(false, true)) {
                 drainOnceAsDrainer(); // bounded by the deadline too: others' sends must not trap this thread
             } else if ((i & 15) == 0) {
+                if (toPoller) {
+                    long now = System.nanoTime();
+                    long r = lingerRenewals.get();
+                    if (r != renewals) {
+                        renewals = r;
+                        renewed = now;
+                    } else if (now - renewed >= READER_STALL_NANOS) {
+                        toPoller = false; // the reader is not running (no CPU for it): stop waiting for it
+                        endLinger();
+                        continue;
+                    }
+                }
                 Thread.yield(); // the drainer may be waiting for this CPU
             } else {
                 Thread.onSpinWait();
@@ -417,6 +512,54 @@ public final class IfQueue {
     public void pollerExit() {
         if (pollers.decrementAndGet() == 0) {
             drainRounds();
+        }
+    }
+
+    /**
+     * Ends a busy-poll episode of a reader that will {@code soon} poll again (its poll ended with a wakeup):
+     * its registration stays behind as the queue's linger (see the class comment) unless there is one
+     * already, which this renews. Otherwise, and with {@code soon} false, as {@link #pollerExit()}, also
+     * ending a linger: a reader about to sleep must not leave packets waiting for a poll. The caller holds no
+     * lock; may run protocol input.
+     */
+    public void pollerLeave(boolean soon) {
+        if (lingerNanos > 0) {
+            if (soon) {
+                renewLinger();
+                if (!lingering.get() && lingering.compareAndSet(false, true)) {
+                    lingerStarts.inc();
+                    wakeIthreadToWatch(); // this registration is the linger's now
+                    return;
+                }
+            } else {
+                endLinger(); // the linger's count; ours goes below
+            }
+        }
+        pollerExit();
+    }
+
+    /**
+     * Tells the queue that a reader fed from it is at work (it took data from its socket buffer), so a
+     * linger lasts on: that reader polls again once its buffer is empty. Lock-free and fence-free.
+     */
+    public void renewLinger() {
+        lingerRenewals.lazySet(lingerRenewals.get() + 1);
+    }
+
+    /** Ends the linger if there is one; the caller then reads the stack (a leaving poller's handshake). */
+    private void endLinger() {
+        if (lingering.get() && lingering.compareAndSet(true, false)) {
+            pollers.decrementAndGet();
+            lingerEnds.inc();
+        }
+    }
+
+    /** Makes the ithread take up a new linger's watch: it sleeps without a timeout, or has not started. */
+    private void wakeIthreadToWatch() {
+        if (!started.get() && started.compareAndSet(false, true)) {
+            ithread.start();
+        } else {
+            LockSupport.unpark(ithread); // a timed or untimed park, or a permit for the next
         }
     }
 
@@ -544,7 +687,7 @@ public final class IfQueue {
     @Override
     public String toString() {
         return "IfQueue[" + name + " limit " + limit + " queued " + pending.get() + (busy.get() ? " busy" : "")
-                + (pollers.get() > 0 ? " pollers " + pollers.get() : "")
+                + (pollers.get() > 0 ? " pollers " + pollers.get() : "") + (lingering.get() ? " lingering" : "")
                 + (parked || !started.get() ? " ithread sleeping" : "") + "]";
     }
 }

@@ -684,6 +684,7 @@ public final class Sockbuf {
         mtx.unlock();
         IfQueue q = poll && BUSY_POLL ? pollQueue : null;
         boolean polling = q != null && q.pollerEnter();
+        boolean woke = false;
         try {
             long start = System.nanoTime();
             long end = start + spinNanos;
@@ -695,6 +696,7 @@ public final class Sockbuf {
                     so.domains.busyPolls.inc();
                 }
                 if (wakeupsSeen != seen) {
+                    woke = true;
                     break;
                 }
                 Thread.onSpinWait();
@@ -708,7 +710,7 @@ public final class Sockbuf {
         } finally {
             try {
                 if (polling) {
-                    q.pollerExit();
+                    q.pollerLeave(woke); // woken: the reader polls again soon, so its registration may linger
                 }
             } finally {
                 mtx.lock();
@@ -716,6 +718,17 @@ public final class Sockbuf {
         }
         // Decided under the mutex: a wakeup between the last look and the relock must not be slept through.
         return wakeups != seen;
+    }
+
+    /**
+     * A datagram reader took data from this buffer: a linger it left on the queue that feeds the buffer
+     * lasts on ({@link IfQueue#renewLinger}), since it polls again once the buffer is empty. No lock needed.
+     */
+    void readerActive() {
+        IfQueue q = pollQueue;
+        if (q != null) {
+            q.renewLinger();
+        }
     }
 
     /**

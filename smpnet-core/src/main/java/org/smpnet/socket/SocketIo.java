@@ -435,6 +435,9 @@ public final class SocketIo {
         } finally {
             so.rcv.mtx.unlock();
         }
+        if (got > 0) {
+            so.rcv.readerActive();
+        }
         Sockbuf.Record r = taken;
         try {
             for (int i = 0; r != null; i++, r = r.next) {
@@ -552,6 +555,9 @@ public final class SocketIo {
         }
         deliverControl(msg, control);
         if (!peek) {
+            if (noIoLock) {
+                so.rcv.readerActive();
+            }
             rcvd(so, flags);
         }
         return n;

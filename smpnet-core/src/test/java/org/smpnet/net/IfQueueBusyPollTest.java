@@ -78,6 +78,138 @@ class IfQueueBusyPollTest {
         });
     }
 
+    /** A consumer that records which threads ran the input. */
+    private static final class ThreadsSeen implements java.util.function.Consumer<Mbuf> {
+        final List<String> names = new ArrayList<>();
+
+        @Override
+        public void accept(Mbuf m) {
+            synchronized (names) {
+                names.add(Thread.currentThread().getName());
+            }
+            m.freem();
+        }
+
+        int count() {
+            synchronized (names) {
+                return names.size();
+            }
+        }
+
+        List<String> snapshot() {
+            synchronized (names) {
+                return List.copyOf(names);
+            }
+        }
+    }
+
+    private static final long LONG_LINGER = 60_000_000_000L;
+
+    /** Sends {@code n} packets from one section in the calling thread (its exit serves what it claimed). */
+    private static void sendSection(IfQueue q, int from, int n) {
+        boolean in = DeferredInput.enter();
+        for (int i = from; i < from + n; i++) {
+            assertThat(q.enqueue(packet(0, i))).isTrue();
+        }
+        DeferredInput.exit(in);
+    }
+
+    @Test
+    @DisplayName("R-ISR-1: a reader woken out of its poll leaves its registration lingering: senders go on leaving it the input")
+    void lingeringReaderIsLeftTheInput() throws Exception {
+        NetTestSupport.inGiantMode(true, () -> {
+            ThreadsSeen seen = new ThreadsSeen();
+            IfQueue q = new IfQueue("bplinger1", 64, IfQueueBusyPollTest.class, seen, false, LONG_LINGER);
+            try {
+                assertThat(q.pollerEnter()).isTrue();
+                q.pollerLeave(true); // woken: it polls again soon
+                assertThat(q.lingerStarts.get()).isEqualTo(1);
+                sendSection(q, 0, 3);
+                assertThat(seen.count()).as("the sender left the input to the lingering reader").isZero();
+                assertThat(q.length()).isEqualTo(3);
+                assertThat(q.pollerEnter()).isTrue();
+                assertThat(q.busyPoll()).isTrue();
+                q.pollerLeave(true); // renews the linger, takes no second one
+                assertThat(seen.snapshot()).containsOnly(Thread.currentThread().getName()).hasSize(3);
+                assertThat(q.lingerStarts.get()).isEqualTo(1);
+                assertThat(q.lingerEnds.get()).isZero();
+                assertThat(q.toString()).contains("lingering");
+            } finally {
+                q.close();
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("R-ISR-1: a linger nobody renews ends within two periods, and what it was left is delivered")
+    void lingerOfAGoneReaderEnds() throws Exception {
+        NetTestSupport.inGiantMode(true, () -> {
+            ThreadsSeen seen = new ThreadsSeen();
+            IfQueue q = new IfQueue("bplinger2", 64, IfQueueBusyPollTest.class, seen, false, 1_000_000);
+            try {
+                assertThat(q.pollerEnter()).isTrue();
+                q.pollerLeave(true);
+                sendSection(q, 0, 5); // left to the reader, which never comes back
+                NetTestSupport.awaitIdle(q);
+                assertThat(seen.count()).isEqualTo(5);
+                assertThat(seen.snapshot()).allMatch(n -> n.startsWith("ithread bplinger2"));
+                assertThat(q.lingerEnds.get()).isEqualTo(1);
+                sendSection(q, 5, 2); // no linger now: the sender serves its own section
+                assertThat(seen.count()).isEqualTo(7);
+                assertThat(seen.snapshot().subList(5, 7)).containsOnly(Thread.currentThread().getName());
+            } finally {
+                q.close();
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("R-ISR-1: a reader about to sleep ends the linger, so nothing waits for a poll that will not come")
+    void sleepingReaderEndsTheLinger() throws Exception {
+        NetTestSupport.inGiantMode(true, () -> {
+            ThreadsSeen seen = new ThreadsSeen();
+            IfQueue q = new IfQueue("bplinger3", 64, IfQueueBusyPollTest.class, seen, false, LONG_LINGER);
+            try {
+                assertThat(q.pollerEnter()).isTrue();
+                q.pollerLeave(true);
+                assertThat(q.pollerEnter()).isTrue();
+                q.pollerLeave(false); // its spin timed out: it goes to sleep
+                assertThat(q.lingerEnds.get()).isEqualTo(1);
+                assertThat(q.toString()).doesNotContain("lingering").doesNotContain("pollers");
+                sendSection(q, 0, 2);
+                assertThat(seen.snapshot()).containsOnly(Thread.currentThread().getName()).hasSize(2);
+            } finally {
+                q.close();
+            }
+        });
+    }
+
+    @Test
+    @DisplayName("R-ISR-1: a sender past the backlog waits for a lingering reader only while it renews; a stalled one gets no wait")
+    void senderStopsWaitingForAStalledReader() throws Exception {
+        NetTestSupport.inGiantMode(true, () -> {
+            ThreadsSeen seen = new ThreadsSeen();
+            IfQueue q = new IfQueue("bplinger4", 4096, IfQueueBusyPollTest.class, seen, false, LONG_LINGER);
+            try {
+                assertThat(q.pollerEnter()).isTrue();
+                q.pollerLeave(true);
+                int burst = IfQueue.POLL_BACKLOG + 10;
+                long t0 = System.nanoTime();
+                sendSection(q, 0, burst); // at exit: waits for the reader, sees no renewal, serves itself
+                long waited = System.nanoTime() - t0;
+                assertThat(q.senderWaits.get()).isEqualTo(1);
+                assertThat(q.lingerEnds.get()).as("the sender ended the stalled reader's linger").isEqualTo(1);
+                NetTestSupport.awaitIdle(q);
+                assertThat(seen.count()).isEqualTo(burst);
+                assertThat(seen.snapshot().get(0)).isEqualTo(Thread.currentThread().getName());
+                assertThat(q.drops.get()).isZero();
+                System.out.printf("stalled reader: the sender's section of %d took %d us%n", burst, waited / 1000);
+            } finally {
+                q.close();
+            }
+        });
+    }
+
     @Test
     @DisplayName("R-ISR-1: the last poller to leave delivers what it was left; nothing waits for a gone poller")
     void lastPollerLeavingDrains() throws Exception {
@@ -206,7 +338,7 @@ class IfQueueBusyPollTest {
                 }
                 order.accept(m);
             };
-            IfQueue q = new IfQueue("bpstress", 1 << 16, IfQueueBusyPollTest.class, sink);
+            IfQueue q = new IfQueue("bpstress", 1 << 16, IfQueueBusyPollTest.class, sink, false, 100_000);
             long[] sent = new long[senders];
             long[] refused = new long[senders];
             AtomicLong polled = new AtomicLong();
@@ -239,13 +371,14 @@ class IfQueueBusyPollTest {
                 }));
             }
             for (int p = 0; p < 2; p++) {
+                int poller = p;
                 ts.add(Thread.ofPlatform().name("bppoller" + p).start(() -> {
                     try {
                         go.await();
                     } catch (InterruptedException e) {
                         return;
                     }
-                    while (System.nanoTime() < end) {
+                    for (int round = 0; System.nanoTime() < end; round++) {
                         if (!q.pollerEnter()) {
                             Thread.onSpinWait();
                             continue;
@@ -257,7 +390,19 @@ class IfQueueBusyPollTest {
                                 }
                             }
                         } finally {
-                            q.pollerExit();
+                            // Poller 0 lingers (and renews, or goes away for a while); poller 1 leaves or sleeps.
+                            if (poller == 1) {
+                                q.pollerExit();
+                            } else if (round % 64 == 63) {
+                                q.pollerLeave(false);
+                            } else {
+                                q.pollerLeave(true);
+                                if (round % 16 == 0) {
+                                    java.util.concurrent.locks.LockSupport.parkNanos(300_000); // gone: the watch ends it
+                                } else {
+                                    q.renewLinger();
+                                }
+                            }
                         }
                     }
                 }));
@@ -279,9 +424,11 @@ class IfQueueBusyPollTest {
             assertThat(q.delivered.get()).isEqualTo(total);
             assertThat(q.drops.get()).isEqualTo(drops);
             assertThat(total).isPositive();
-            System.out.printf("queue race mpsafenet=%s section=%d: %d delivered, %d busy polls delivered, %d sender waits%n",
-                    mpsafenet, perSection, total, polled.get(), q.senderWaits.get());
+            System.out.printf("queue race mpsafenet=%s section=%d: %d delivered, %d busy polls delivered, %d sender waits, "
+                    + "%d lingers%n", mpsafenet, perSection, total, polled.get(), q.senderWaits.get(), q.lingerStarts.get());
             if (mpsafenet) {
+                assertThat(q.lingerStarts.get()).as("lingers begun").isPositive();
+                assertThat(q.lingerStarts.get() - q.lingerEnds.get()).as("lingers open at the end").isBetween(0L, 1L);
                 if (consumeNanos == 0) {
                     // With a slow consumer a drainer holds the queue so long that pollers may never win it;
                     // overfillingSenderWaitsBoundedly proves the wait deterministically instead.
