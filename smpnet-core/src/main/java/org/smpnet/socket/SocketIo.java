@@ -366,6 +366,9 @@ public final class SocketIo {
     }
 
     /** The earlier of two {@link System#nanoTime} deadlines, where 0 means none. */
+    /** See {@link #awaitRecord}. */
+    private static final long DEADLINE_AT_WAIT = Long.MIN_VALUE;
+
     private static long earlier(long a, long b) {
         if (a == 0) {
             return b;
@@ -411,7 +414,7 @@ public final class SocketIo {
                     break; // nothing more now, or what comes next is for the next call
                 }
                 try {
-                    if (!awaitRecord(so, msgs[off + got].len, dontwait, deadline, 0, true)) {
+                    if (!awaitRecord(so, msgs[off + got].len, dontwait, deadline, 0, 0, true)) {
                         eof = true;
                         break;
                     }
@@ -476,10 +479,12 @@ public final class SocketIo {
 
     /**
      * Waits until the first record is there; returns false at EOF. Caller holds so.rcv.mtx, and with
-     * {@code busyPoll} no other lock (then the wait may busy-poll the socket's driver queue).
+     * {@code busyPoll} no other lock (then the wait may busy-poll the socket's driver queue). A
+     * {@code deadline} of {@link #DEADLINE_AT_WAIT} is worked out from the buffer's timeout and {@code until}
+     * at the first wait, so a receive that finds data reads no clock.
      */
     @GuardedBy("so.rcv.mtx")
-    private static boolean awaitRecord(Socket so, int len, boolean dontwait, long deadline, int want,
+    private static boolean awaitRecord(Socket so, int len, boolean dontwait, long deadline, int want, long until,
             boolean busyPoll) throws ErrnoException {
         while (true) {
             int state = so.stateLocked();
@@ -512,6 +517,9 @@ public final class SocketIo {
                 }
                 throw new ErrnoException(Errno.EAGAIN, "no data");
             }
+            if (deadline == DEADLINE_AT_WAIT) {
+                deadline = earlier(so.rcv.deadline(), until);
+            }
             try {
                 so.rcv.sbwait(deadline, busyPoll);
             } catch (ErrnoException timedOut) {
@@ -531,7 +539,7 @@ public final class SocketIo {
         List<Cmsg> control = null;
         so.rcv.mtx.lock();
         try {
-            if (!awaitRecord(so, msg.len, dontwait, earlier(so.rcv.deadline(), until), 0, noIoLock)) {
+            if (!awaitRecord(so, msg.len, dontwait, DEADLINE_AT_WAIT, 0, until, noIoLock)) {
                 return 0;
             }
             Sockbuf.Record r = so.rcv.first();
@@ -582,7 +590,7 @@ public final class SocketIo {
                     int want = waitall ? Math.min(resid, so.rcv.hiwat()) : Math.min(resid, so.rcv.lowat());
                     boolean have;
                     try {
-                        have = awaitRecord(so, resid, dontwait || copied > 0 && !waitall, deadline, want, false);
+                        have = awaitRecord(so, resid, dontwait || copied > 0 && !waitall, deadline, want, 0, false);
                     } catch (ErrnoException e) {
                         if (copied > 0) {
                             return copied;
