@@ -424,7 +424,7 @@ public final class IfQueue {
                 if (toPoller) {
                     long now = System.nanoTime();
                     long r = lingerRenewals.get();
-                    if (r != renewals) {
+                    if (r != renewals || busy.get()) { // a drainer at work (a long batch) is progress too
                         renewals = r;
                         renewed = now;
                     } else if (now - renewed >= READER_STALL_NANOS) {

@@ -211,6 +211,41 @@ class IfQueueBusyPollTest {
     }
 
     @Test
+    @DisplayName("R-ISR-1: a reader busy delivering a long batch is not taken for a stalled one: the waiting sender leaves it the input")
+    void readerDeliveringALongBatchIsNotStalled() throws Exception {
+        NetTestSupport.inGiantMode(true, () -> {
+            HoldFirst hold = new HoldFirst();
+            IfQueue q = new IfQueue("bplinger5", 4096, IfQueueBusyPollTest.class, hold, false, LONG_LINGER);
+            try {
+                assertThat(q.pollerEnter()).isTrue();
+                q.pollerLeave(true); // the reader's linger
+                assertThat(q.enqueue(packet(0, 0))).isTrue();
+                Thread reader = Thread.ofPlatform().name("bpreader").start(() -> {
+                    assertThat(q.pollerEnter()).isTrue();
+                    q.busyPoll(); // held in the consumer: a batch that takes long
+                    while (q.busyPoll()) {
+                        Thread.onSpinWait();
+                    }
+                    q.pollerLeave(true);
+                });
+                hold.inConsumer.await();
+                int burst = IfQueue.POLL_BACKLOG + 10;
+                sendSection(q, 1, burst); // waits its bounded while for the reader, which is busy: no stall
+                assertThat(q.senderWaits.get()).isEqualTo(1);
+                assertThat(q.lingerEnds.get()).as("the busy reader's linger stays").isZero();
+                assertThat(hold.got.get()).as("the sender ran no input").isEqualTo(1);
+                hold.release.countDown();
+                reader.join();
+                NetTestSupport.awaitIdle(q);
+                assertThat(hold.got.get()).isEqualTo(burst + 1);
+            } finally {
+                hold.release.countDown();
+                q.close();
+            }
+        });
+    }
+
+    @Test
     @DisplayName("R-ISR-1: the last poller to leave delivers what it was left; nothing waits for a gone poller")
     void lastPollerLeavingDrains() throws Exception {
         NetTestSupport.inGiantMode(true, () -> {
