@@ -80,9 +80,10 @@ public final class IfQueue {
     /** Queued packets beyond which a sender in a {@link DeferredInput} section waits at its exit (back-pressure). */
     static final int SENDER_WAIT_BACKLOG = 256;
     /**
-     * A sender waiting for a reader's polls ends the linger and serves the queue itself when no reader
-     * {@linkplain #renewLinger renewed} it for this long: the reader has no CPU now (more busy threads
-     * than CPUs), and the sender's own CPU does the input better than waiting.
+     * A sender waiting for a reader's polls ends the linger and serves the queue itself when no drainer
+     * took a batch for this long: the reader has no CPU now (more busy threads than CPUs), or it renews
+     * the linger without polling (its socket is fed from elsewhere), and the sender's own CPU does the
+     * input better than waiting.
      */
     private static final long READER_STALL_NANOS = 50_000;
     /**
@@ -121,6 +122,8 @@ public final class IfQueue {
      * unpark. Written by the ithread only.
      */
     private volatile boolean watching;
+    /** Batches drainers took: a waiting sender's sign of progress ({@link #awaitBacklog}). */
+    private final AtomicLong batchesTaken = new AtomicLong();
     /** {@link #lingerRenewals} at the ithread's previous look. Confined to the ithread. */
     private long lingerRenewalsSeen = -1;
     /** Senders whose {@link DeferredInput} sections claimed this queue and have not yet served it. */
@@ -276,6 +279,7 @@ public final class IfQueue {
         if (top == null) {
             return null;
         }
+        batchesTaken.lazySet(batchesTaken.get() + 1); // the drainer (close may race it: any change counts)
         Mbuf oldest = null;
         int k = 0;
         while (top != null) { // reverse: the stack is newest first
@@ -413,34 +417,38 @@ public final class IfQueue {
      */
     private void awaitBacklog(boolean toPoller) {
         senderWaits.inc();
-        long end = System.nanoTime() + SENDER_WAIT_NANOS;
+        long progressed = System.nanoTime();
+        long end = progressed + SENDER_WAIT_NANOS;
         int mark = toPoller ? POLL_BACKLOG / 2 : SENDER_WAIT_BACKLOG / 2;
-        long renewals = lingerRenewals.get();
-        long renewed = System.nanoTime();
+        long taken = batchesTaken.get();
         for (int i = 1; pending.get() > mark && !closed; i++) {
             if ((!toPoller || pollers.get() == 0) && stack.get() != null && busy.compareAndSet(false, true)) {
                 drainOnceAsDrainer(); // bounded by the deadline too: others' sends must not trap this thread
-            } else if ((i & 15) == 0) {
-                if (toPoller) {
-                    long now = System.nanoTime();
-                    long r = lingerRenewals.get();
-                    if (r != renewals || busy.get()) { // a drainer at work (a long batch) is progress too
-                        renewals = r;
-                        renewed = now;
-                    } else if (now - renewed >= READER_STALL_NANOS) {
-                        toPoller = false; // the reader is not running (no CPU for it): stop waiting for it
-                        endLinger();
-                        continue;
-                    }
+                if (System.nanoTime() - end >= 0) {
+                    break;
                 }
-                Thread.yield(); // the drainer may be waiting for this CPU
-            } else {
+                continue;
+            }
+            if ((i & 15) != 0) {
                 Thread.onSpinWait();
                 continue;
             }
-            if (System.nanoTime() - end >= 0) {
+            long now = System.nanoTime();
+            if (toPoller) { // before the deadline: a yield may have taken it all
+                long t = batchesTaken.get();
+                if (t != taken || busy.get()) { // a drainer at work (a long batch) is progress too
+                    taken = t;
+                    progressed = now;
+                } else if (now - progressed >= READER_STALL_NANOS) {
+                    toPoller = false; // the reader is not running (no CPU for it): stop waiting for it
+                    endLinger();
+                    continue;
+                }
+            }
+            if (now - end >= 0) {
                 break;
             }
+            Thread.yield(); // the drainer may be waiting for this CPU
         }
         wakeIthreadIfUnattended();
     }

@@ -184,18 +184,26 @@ class IfQueueBusyPollTest {
         });
     }
 
-    @Test
-    @DisplayName("R-ISR-1: a sender past the backlog waits for a lingering reader only while it renews; a stalled one gets no wait")
-    void senderStopsWaitingForAStalledReader() throws Exception {
+    @ParameterizedTest(name = "reader renews the linger: {0}")
+    @ValueSource(booleans = {false, true})
+    @DisplayName("R-ISR-1: a sender past the backlog waits for a lingering reader only while the queue drains; a stalled one (even one that renews without polling) gets no wait")
+    void senderStopsWaitingForAStalledReader(boolean renewing) throws Exception {
         NetTestSupport.inGiantMode(true, () -> {
             ThreadsSeen seen = new ThreadsSeen();
             IfQueue q = new IfQueue("bplinger4", 4096, IfQueueBusyPollTest.class, seen, false, LONG_LINGER);
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread renewer = Thread.ofPlatform().name("bprenewer").start(() -> {
+                while (renewing && !stop.get()) {
+                    q.renewLinger(); // reads its socket, fed from elsewhere: never polls this queue
+                    Thread.onSpinWait();
+                }
+            });
             try {
                 assertThat(q.pollerEnter()).isTrue();
                 q.pollerLeave(true);
                 int burst = IfQueue.POLL_BACKLOG + 10;
                 long t0 = System.nanoTime();
-                sendSection(q, 0, burst); // at exit: waits for the reader, sees no renewal, serves itself
+                sendSection(q, 0, burst); // at exit: waits for the reader, sees no batch taken, serves itself
                 long waited = System.nanoTime() - t0;
                 assertThat(q.senderWaits.get()).isEqualTo(1);
                 assertThat(q.lingerEnds.get()).as("the sender ended the stalled reader's linger").isEqualTo(1);
@@ -203,8 +211,11 @@ class IfQueueBusyPollTest {
                 assertThat(seen.count()).isEqualTo(burst);
                 assertThat(seen.snapshot().get(0)).isEqualTo(Thread.currentThread().getName());
                 assertThat(q.drops.get()).isZero();
-                System.out.printf("stalled reader: the sender's section of %d took %d us%n", burst, waited / 1000);
+                System.out.printf("stalled reader (renewing %s): the sender's section of %d took %d us%n", renewing, burst,
+                        waited / 1000);
             } finally {
+                stop.set(true);
+                renewer.join();
                 q.close();
             }
         });
