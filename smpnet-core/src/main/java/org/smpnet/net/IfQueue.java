@@ -80,10 +80,10 @@ public final class IfQueue {
     /** Queued packets beyond which a sender in a {@link DeferredInput} section waits at its exit (back-pressure). */
     static final int SENDER_WAIT_BACKLOG = 256;
     /**
-     * A sender waiting for a reader's polls ends the linger and serves the queue itself when no drainer
-     * took a batch for this long: the reader has no CPU now (more busy threads than CPUs), or it renews
-     * the linger without polling (its socket is fed from elsewhere), and the sender's own CPU does the
-     * input better than waiting.
+     * A sender waiting for a reader's polls ends the linger and serves the queue itself when the queue made
+     * no progress for this long (no batch taken, no drainer at work, no renewal: the reader has no CPU), or
+     * when its whole wait saw no batch taken (the reader renews but does not poll: its socket is fed from
+     * elsewhere). The sender's own CPU then does the input better than waiting.
      */
     private static final long READER_STALL_NANOS = 50_000;
     /**
@@ -420,7 +420,9 @@ public final class IfQueue {
         long progressed = System.nanoTime();
         long end = progressed + SENDER_WAIT_NANOS;
         int mark = toPoller ? POLL_BACKLOG / 2 : SENDER_WAIT_BACKLOG / 2;
-        long taken = batchesTaken.get();
+        long takenAtStart = batchesTaken.get();
+        long taken = takenAtStart;
+        long renewals = lingerRenewals.get();
         for (int i = 1; pending.get() > mark && !closed; i++) {
             if ((!toPoller || pollers.get() == 0) && stack.get() != null && busy.compareAndSet(false, true)) {
                 drainOnceAsDrainer(); // bounded by the deadline too: others' sends must not trap this thread
@@ -436,11 +438,18 @@ public final class IfQueue {
             long now = System.nanoTime();
             if (toPoller) { // before the deadline: a yield may have taken it all
                 long t = batchesTaken.get();
-                if (t != taken || busy.get()) { // a drainer at work (a long batch) is progress too
+                long r = lingerRenewals.get();
+                // Progress: a batch taken, a drainer at work (a long batch), or the reader at its socket.
+                if (t != taken || busy.get() || r != renewals) {
                     taken = t;
+                    renewals = r;
                     progressed = now;
-                } else if (now - progressed >= READER_STALL_NANOS) {
-                    toPoller = false; // the reader is not running (no CPU for it): stop waiting for it
+                }
+                boolean late = now - end >= 0;
+                if (now - progressed >= READER_STALL_NANOS || late && t == takenAtStart && !busy.get()) {
+                    // The reader has no CPU now (more busy threads than CPUs), or it reads its socket but
+                    // does not poll (fed from elsewhere): the sender's own CPU does the input instead.
+                    toPoller = false;
                     endLinger();
                     continue;
                 }
