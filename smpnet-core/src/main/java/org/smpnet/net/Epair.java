@@ -1,5 +1,7 @@
 package org.smpnet.net;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -249,10 +251,10 @@ public final class Epair {
     }
 
     /** Both sides' receive queues, side a's first (for their counters). */
-    public java.util.List<IfQueue> rxQueues() {
-        java.util.List<IfQueue> all = new java.util.ArrayList<>(java.util.Arrays.asList(inA));
-        all.addAll(java.util.Arrays.asList(inB));
-        return java.util.List.copyOf(all);
+    public List<IfQueue> rxQueues() {
+        List<IfQueue> all = new ArrayList<>(Arrays.asList(inA));
+        all.addAll(Arrays.asList(inB));
+        return List.copyOf(all);
     }
 
     /** Waits until both directions are empty: pipes delivered and receive queues drained. May sleep. */

@@ -29,10 +29,10 @@ import org.smpnet.kern.Witness;
  * <p>Lingering (Linux's {@code SO_PREFER_BUSY_POLL}): a reader whose poll ended with a wakeup will be back
  * within microseconds, and if producers took the input in the gap they would fight it for its own socket
  * buffer across CPUs. So such a reader may {@linkplain #pollerLeave leave} its registration behind, one
- * per queue, renewed by each poll that ends the same way: producers go on leaving packets to pollers. The
- * ithread keeps the promise meanwhile: it wakes every {@link #LINGER_NANOS} and ends a linger that no
- * reader renewed for that long (readers renew it as they take data from their socket buffers), and a
- * sender kept waiting by a reader that has no CPU ends it too; after that the usual drainers take over.
+ * per queue, renewed by each poll that ends the same way and each take from the reader's socket buffer:
+ * producers go on leaving packets to pollers. The ithread keeps the promise meanwhile: it wakes every
+ * {@link #LINGER_NANOS} and ends a linger that nobody renewed for that long, and a sender kept waiting
+ * past the backlog by a queue that makes no progress ends it too; after that the usual drainers take over.
  * So a packet waits at most about two periods for a reader that went away, and a reader going to sleep
  * ends the linger itself.
  *
@@ -70,7 +70,7 @@ public final class IfQueue {
      * ithread's period while one lasts (tunable {@code smpnet.busy_poll.linger.usecs}; 0: readers never
      * linger). It bounds the wait of a packet left to a reader that went away (about two periods), and each
      * period costs the ithread a wake-up: 1 ms, a clock tick, gave the best packet rates (epair, 64-byte UDP,
-     * 1 and 2 flows on 2 CPUs: 4.4M against 5.9M datagrams/s with 200 us, 2 flows batched).
+     * 2 flows on 2 CPUs, batched: 5.9M datagrams/s against 4.4M with 200 us).
      */
     static final long LINGER_NANOS = Tunables.integer("smpnet.busy_poll.linger.usecs", 1000) * 1_000L;
     /** Batches one deferred serve or leaving poller delivers before it hands the rest to the ithread. */
@@ -140,8 +140,9 @@ public final class IfQueue {
     public final Counter delivered = new Counter();
     /** Times a sender waited at its section's exit for the backlog to drain (back-pressure). */
     public final Counter senderWaits = new Counter();
-    /** Lingers begun and ended ({@link #pollerLeave}): a pair per reader episode of back-to-back polls. */
+    /** Lingers begun ({@link #pollerLeave}): one per reader episode of back-to-back polls. */
     public final Counter lingerStarts = new Counter();
+    /** Lingers ended: by the ithread's watch, a reader going to sleep, or a sender the queue kept waiting. */
     public final Counter lingerEnds = new Counter();
 
     /**

@@ -365,10 +365,10 @@ public final class SocketIo {
         return i;
     }
 
-    /** The earlier of two {@link System#nanoTime} deadlines, where 0 means none. */
-    /** See {@link #awaitRecord}. */
+    /** A deadline {@link #awaitRecord} works out only at its first wait. */
     private static final long DEADLINE_AT_WAIT = Long.MIN_VALUE;
 
+    /** The earlier of two {@link System#nanoTime} deadlines, where 0 means none. */
     private static long earlier(long a, long b) {
         if (a == 0) {
             return b;
