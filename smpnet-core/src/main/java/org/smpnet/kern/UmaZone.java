@@ -39,8 +39,8 @@ import java.util.function.Function;
  * {@link #drain()}, when a new thread makes its cache, or when an allocation reaches the limit.
  *
  * <p>A zone built with {@link Builder#recycle recycle(false)} keeps no free items: each alloc creates a new
- * item and each free runs {@code fini} and leaves it to the garbage collector. Its per-thread caches
- * only count; it has no limit.
+ * item and each free runs {@code fini} and leaves it to the garbage collector. It counts with per-thread
+ * counter cells instead of its per-thread caches (no thread-local lookup per item); it has no limit.
  *
  * <p>Test mode ({@code -Dsmpnet.invariants=1}, {@link #INVARIANTS}): freed items' bytes (see
  * {@link Builder#trash}) are filled with a pattern checked on the next alloc (use-after-free write),
@@ -125,6 +125,9 @@ public final class UmaZone<T> {
     @GuardedBy("lock") private long fails;
     /** Allocs and frees done without a cache, plus those folded in from dead threads' caches. */
     @GuardedBy("lock") private long lockedAllocs;
+    /** Allocations and frees of a zone without recycling (which keeps no per-thread caches' counts). */
+    private final Counter newAllocs = new Counter();
+    private final Counter newFrees = new Counter();
     @GuardedBy("lock") private long lockedFrees;
     private volatile int sleepers;
     private volatile int bucketSize;
@@ -319,6 +322,9 @@ public final class UmaZone<T> {
      * @return the item, or {@code null} (M_NOWAIT at the limit, or the keg could not create one)
      */
     public T alloc(int how) {
+        if (!recycle) {
+            return allocNew(how);
+        }
         return alloc(cache(), how);
     }
 
@@ -330,7 +336,7 @@ public final class UmaZone<T> {
      */
     public void free(T item) {
         if (!recycle) {
-            destroy(cache(), item);
+            destroy(item);
             return;
         }
         if (INVARIANTS || dtor != null) {
@@ -366,7 +372,7 @@ public final class UmaZone<T> {
     @SuppressWarnings("unchecked")
     public T alloc(UmaCache c, int how) {
         if (!recycle) {
-            return allocNew(c, how);
+            return allocNew(how);
         }
         UmaBucket b = c.alloc; // the marker's buckets are empty, so it goes the slow way
         int n = b.count - 1;
@@ -389,12 +395,12 @@ public final class UmaZone<T> {
      * (no thread-local lookup); otherwise this is {@link #free(Object)}.
      */
     public void free(UmaCache hint, T item) {
-        if (!hint.ownedByCurrentThread()) {
-            free(item);
+        if (!recycle) {
+            destroy(item);
             return;
         }
-        if (!recycle) {
-            destroy(hint, item);
+        if (!hint.ownedByCurrentThread()) {
+            free(item);
             return;
         }
         if (INVARIANTS || dtor != null) {
@@ -454,46 +460,35 @@ public final class UmaZone<T> {
         return item;
     }
 
-    /** A zone without recycling: a new item, counted in the calling thread's cache {@code c}. */
-    private T allocNew(UmaCache c, int how) {
+    /**
+     * A zone without recycling: a new item, counted in {@link #newAllocs} (a per-thread-cell counter, not
+     * the thread's cache: a thread-local lookup per packet cost more than the count).
+     */
+    private T allocNew(int how) {
         T item = importer.create(how);
-        if (item != null && init != null) {
-            init.accept(item);
-        }
-        boolean counted = item != null && !c.uncached();
-        if (counted) {
-            c.countAlloc();
-        } else {
+        if (item == null) {
             lock.lock();
             try {
-                if (item == null) {
-                    fails++;
-                } else {
-                    lockedAllocs++;
-                }
+                fails++;
             } finally {
                 lock.unlock();
             }
+            return null;
         }
-        return item == null ? null : handOut(item); // never freed, so nothing to check for trash
+        if (init != null) {
+            init.accept(item);
+        }
+        newAllocs.inc();
+        return handOut(item); // never freed, so nothing to check for trash
     }
 
     /** A zone without recycling: the item's free ({@code dtor}, test-mode checks) and its end ({@code fini}). */
-    private void destroy(UmaCache c, T item) {
+    private void destroy(T item) {
         beforeFree(item);
         if (fini != null) {
             fini.accept(item);
         }
-        if (!c.uncached()) {
-            c.countFree();
-            return;
-        }
-        lock.lock();
-        try {
-            lockedFrees++;
-        } finally {
-            lock.unlock();
-        }
+        newFrees.inc();
     }
 
     /** The alloc bucket was empty, or the thread has no cache. */
@@ -972,7 +967,7 @@ public final class UmaZone<T> {
 
     @GuardedBy("lock")
     private long allocsLocked() {
-        long n = lockedAllocs;
+        long n = lockedAllocs + newAllocs.get();
         for (UmaCache c : cacheList) {
             n += c.allocs();
         }
@@ -981,7 +976,7 @@ public final class UmaZone<T> {
 
     @GuardedBy("lock")
     private long freesLocked() {
-        long n = lockedFrees;
+        long n = lockedFrees + newFrees.get();
         for (UmaCache c : cacheList) {
             n += c.frees();
         }
