@@ -3,9 +3,7 @@ package org.smpnet.net;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.smpnet.kern.Epoch;
 import org.smpnet.kern.Errno;
@@ -36,7 +34,7 @@ public final class NetAddrs {
     final Mtx lock;
     @GuardedBy("lock") private InIfaddr[] all = new InIfaddr[0];
     private volatile InIfaddr[] allCopy = new InIfaddr[0];
-    private volatile Map<InAddr, InIfaddr> byAddr = Map.of();
+    private volatile ByAddr byAddr = ByAddr.EMPTY;
     /**
      * Bumped (under {@link #lock}) after every change of the address lists has been published: route
      * caches that remember "is this address ours / a broadcast" compare it. Read lock-free.
@@ -305,13 +303,52 @@ public final class NetAddrs {
     @GuardedBy("lock")
     private void publish(InIfaddr[] a) {
         lock.assertOwned();
-        Map<InAddr, InIfaddr> m = new HashMap<>();
-        for (InIfaddr x : a) {
-            m.put(x.inAddr(), x);
-        }
         all = a;
         allCopy = a;
-        byAddr = Map.copyOf(m);
+        byAddr = new ByAddr(a);
+    }
+
+    /**
+     * The addresses by their bits, immutable once built: an open-addressed table, because every packet in
+     * asks "is this one of mine?" and a {@code Map} of {@code InAddr} hashed and probed slower.
+     */
+    private static final class ByAddr {
+        static final ByAddr EMPTY = new ByAddr(new InIfaddr[0]);
+
+        private final int[] keys;
+        private final InIfaddr[] values;
+        private final int mask;
+
+        ByAddr(InIfaddr[] a) {
+            int size = Integer.highestOneBit(Math.max(2, a.length) * 4 - 1); // a power of two, under half full
+            keys = new int[size];
+            values = new InIfaddr[size];
+            mask = size - 1;
+            for (InIfaddr x : a) {
+                int bits = x.inAddr().bits();
+                int i = slot(bits);
+                while (values[i] != null && keys[i] != bits) {
+                    i = (i + 1) & mask;
+                }
+                keys[i] = bits;
+                values[i] = x;
+            }
+        }
+
+        InIfaddr get(InAddr a) {
+            int bits = a.bits();
+            for (int i = slot(bits); ; i = (i + 1) & mask) {
+                InIfaddr v = values[i];
+                if (v == null || keys[i] == bits) {
+                    return v;
+                }
+            }
+        }
+
+        private int slot(int bits) {
+            int h = bits * 0x9E3779B9;
+            return (h ^ (h >>> 16)) & mask;
+        }
     }
 
     // ---- lookups (lock-free, net epoch) ----
