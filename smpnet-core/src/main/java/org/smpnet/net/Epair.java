@@ -33,13 +33,22 @@ public final class Epair {
         /**
          * A crossover cable corrupts nothing, so checksums the sender left to the "hardware" (delayed) are
          * as good as verified on the other side, as FreeBSD's epair with checksum offload does: the delayed
-         * request stays set, so a stack that forwards the packet on computes it then.
+         * request stays set, so a stack that forwards the packet on computes it then. So is an IPv4 header
+         * whose checksum the sending stack filled in ({@link Mbuf#CSUM_IP}); a frame written raw (BPF)
+         * carries no such flag and is verified as usual.
          */
         @Override
         public void transmit(Ifnet ifp, Mbuf m) {
             int f = m.csumFlags();
+            int g = f;
             if ((f & (Mbuf.CSUM_IP_UDP | Mbuf.CSUM_IP_TCP)) != 0) {
-                m.setCsum(f | Mbuf.CSUM_L4_CALC | Mbuf.CSUM_L4_VALID, m.csumData());
+                g |= Mbuf.CSUM_L4_CALC | Mbuf.CSUM_L4_VALID;
+            }
+            if ((f & Mbuf.CSUM_IP) != 0) {
+                g |= Mbuf.CSUM_L3_CALC | Mbuf.CSUM_L3_VALID;
+            }
+            if (g != f) {
+                m.setCsum(g, m.csumData());
             }
             out.send(m);
         }

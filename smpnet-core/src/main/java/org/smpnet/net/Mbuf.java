@@ -58,6 +58,10 @@ public final class Mbuf {
     public static final int M_HASHTYPE_RSS_TCP_IPV4 = 3;
     public static final int M_HASHTYPE_RSS_UDP_IPV4 = 4;
 
+    /**
+     * Output: the IPv4 header's checksum is filled in (this stack always computes it itself), so a link
+     * that corrupts nothing may deliver the header as verified ({@code CSUM_L3_CALC | CSUM_L3_VALID}).
+     */
     public static final int CSUM_IP = 0x0000_0001;
     public static final int CSUM_IP_UDP = 0x0000_0002;
     public static final int CSUM_IP_TCP = 0x0000_0004;

@@ -297,6 +297,7 @@ public final class Ip {
         int len = v.totalLength();
         if (len <= mtu) {
             v.fillChecksum();
+            m.setCsum(m.csumFlags() | Mbuf.CSUM_IP, m.csumData());
             linkOutput(ifp, m, nexthop, dst, linkBcast, ro);
             return;
         }

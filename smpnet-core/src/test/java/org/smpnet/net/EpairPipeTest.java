@@ -45,6 +45,37 @@ class EpairPipeTest {
         }
     }
 
+    @Test
+    @DisplayName("R-IF-3: the epair passes checksums its sender computed or left to it as verified (IPv4 header, UDP/TCP); a frame written raw carries no claim")
+    void checksumOffloadFlags() {
+        IfnetList la = new IfnetList("csumA");
+        IfnetList lb = new IfnetList("csumB");
+        Ether ea = new Ether();
+        Ether eb = new Ether();
+        List<Integer> flags = new CopyOnWriteArrayList<>();
+        eb.register(ETHERTYPE_TEST, (ifp, m) -> {
+            flags.add(m.csumFlags());
+            m.freem();
+        });
+        Epair e = Epair.create(0, la, ea, lb, eb, PipeConfig.NONE, PipeConfig.NONE);
+        try {
+            MacAddr dst = MacAddr.of(e.b().lladdr());
+            int[] sent = {0, Mbuf.CSUM_IP, Mbuf.CSUM_IP | Mbuf.CSUM_IP_UDP, Mbuf.CSUM_IP_TCP};
+            for (int f : sent) {
+                Mbuf m = mbuf(NetTestSupport.seqPayload(0, f, 46));
+                m.setCsum(f, 0);
+                ea.output(e.a(), m, dst, ETHERTYPE_TEST);
+            }
+            e.quiesce();
+            int l3 = Mbuf.CSUM_L3_CALC | Mbuf.CSUM_L3_VALID;
+            int l4 = Mbuf.CSUM_L4_CALC | Mbuf.CSUM_L4_VALID;
+            assertThat(flags).containsExactly(0, Mbuf.CSUM_IP | l3, Mbuf.CSUM_IP | Mbuf.CSUM_IP_UDP | l3 | l4,
+                    Mbuf.CSUM_IP_TCP | l4);
+        } finally {
+            e.destroy();
+        }
+    }
+
     private static void assertAccounting(Run r, int n) {
         assertThat(r.entered()).isEqualTo(n);
         assertThat(r.entered()).as("entered = delivered + lost + queueDrops - duplicated")
