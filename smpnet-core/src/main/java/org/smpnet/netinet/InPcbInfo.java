@@ -334,6 +334,15 @@ public final class InPcbInfo {
         }
     }
 
+    /**
+     * The entry {@link #lookupLocked} would lock, found without any lock, or null; in the net epoch. Its
+     * PCB may change at once: lock it with {@link InPcb#lockIfCurrent} before reading it.
+     */
+    InPcbEntry lookupEntry(InAddr faddr, int fport, InAddr laddr, int lport, boolean wildcard) {
+        Epoch.NET.assertInEpoch();
+        return find(faddr.bits(), fport, laddr.bits(), lport, wildcard);
+    }
+
     private InPcbEntry find(int faddr, int fport, int laddr, int lport, boolean wildcard) {
         InPcbEntry e = findExact(faddr, fport, laddr, lport);
         if (e != null || !wildcard) {

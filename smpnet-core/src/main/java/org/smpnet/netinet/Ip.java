@@ -81,6 +81,21 @@ public final class Ip {
      */
     public void output(Mbuf m, InAddr src, InAddr dst, int proto, IpOutOpts opts, IpRoute ro, byte[] ipopts)
             throws ErrnoException {
+        output(m, src, dst, proto, opts, ro, ipopts, false);
+    }
+
+    /**
+     * {@link #output(Mbuf, InAddr, InAddr, int, IpOutOpts, IpRoute)} from inside a net epoch section the
+     * caller holds (a protocol sending a batch enters one for all of it).
+     */
+    public void outputInEpoch(Mbuf m, InAddr src, InAddr dst, int proto, IpOutOpts opts, IpRoute ro)
+            throws ErrnoException {
+        Epoch.NET.assertInEpoch();
+        output(m, src, dst, proto, opts, ro, null, true);
+    }
+
+    private void output(Mbuf m, InAddr src, InAddr dst, int proto, IpOutOpts opts, IpRoute ro, byte[] ipopts,
+            boolean inEpoch) throws ErrnoException {
         if (ipopts != null && (ipopts.length % 4 != 0 || ipopts.length > Ipv4View.MAX_HEADER_LEN - Ipv4View.MIN_HEADER_LEN)) {
             m.freem();
             throw new IllegalArgumentException("IPv4 options must be a multiple of 4 bytes, at most 40, not " + ipopts.length);
@@ -107,7 +122,11 @@ public final class Ip {
         // The header checksum is left for send, which fills it on every path out (after it may set the source).
         Ipv4Repr.emitUnsummed(v, src, dst, proto, ttl, opts.tos(), newId(src, dst, proto, ro), opts.df(), false, 0, len, ipopts);
         stats.localout.inc();
-        send(h, opts, ro, false, null);
+        if (inEpoch) {
+            sendInEpoch(h, opts, ro, false, null);
+        } else {
+            send(h, opts, ro, false, null);
+        }
     }
 
     /**

@@ -208,6 +208,71 @@ public final class Udp implements Protosw {
         output(inp, m, to); // consumes m, also when it throws
     }
 
+    /** {@link #output} to a socket-layer address (null: the connected peer). Consumes {@code m}. */
+    private void output(InPcb inp, Mbuf m, Sockaddr addr) throws ErrnoException {
+        Sockaddr.In to;
+        try {
+            to = addr == null ? null : inet4(addr);
+        } catch (ErrnoException e) {
+            m.freem();
+            throw e;
+        }
+        output(inp, m, to);
+    }
+
+    /**
+     * {@code sendmmsg}'s datagrams as one call: their destinations are read under one hold of the PCB lock
+     * (a run to one address shares one), and they go to IP inside one net epoch section. A datagram that
+     * needs more (an implicit bind) or whose destination fails goes the general way ({@link #output}),
+     * which binds or throws its error. Hold no lock.
+     */
+    @Override
+    public int pru_sendBatch(Socket so, Mbuf[] ms, Sockaddr[] addrs, int n) throws ErrnoException {
+        int i = 0;
+        try {
+            InPcb inp = pcb(so);
+            Dest[] dests = new Dest[n];
+            while (i < n) {
+                int k = destinations(inp, addrs, dests, i, n);
+                if (k == i) {
+                    Mbuf m = ms[i];
+                    ms[i] = null;
+                    try {
+                        output(inp, m, addrs[i]);
+                    } catch (ErrnoException e) {
+                        if (i == 0) {
+                            throw e;
+                        }
+                        return i;
+                    }
+                    i++;
+                    continue;
+                }
+                int et = Epoch.NET.enter();
+                try {
+                    for (; i < k; i++) {
+                        Mbuf m = ms[i];
+                        ms[i] = null;
+                        try {
+                            checkLength(m);
+                            send(inp, m, dests[i], true);
+                        } catch (ErrnoException e) {
+                            if (i == 0) {
+                                throw e;
+                            }
+                            return i;
+                        }
+                    }
+                } finally {
+                    Epoch.NET.exit(et);
+                }
+            }
+            return n;
+        } finally {
+            Protosw.freeUnsent(ms, i, n);
+        }
+    }
+
     private static InPcb pcb(Socket so) throws ErrnoException {
         if (!(so.pcb() instanceof InPcb inp)) {
             throw new ErrnoException(Errno.EINVAL, "socket has no inet PCB");
@@ -232,11 +297,7 @@ public final class Udp implements Protosw {
      * socket to an ephemeral port first. Consumes {@code m}. Hold no lock; never sleeps.
      */
     void output(InPcb inp, Mbuf m, Sockaddr.In to) throws ErrnoException {
-        int len = m.pktLen();
-        if (len + UdpHdr.LEN + Ipv4View.MIN_HEADER_LEN > Ipv4View.MAXPACKET) {
-            m.freem();
-            throw new ErrnoException(Errno.EMSGSIZE, "UDP datagram of " + len + " bytes");
-        }
+        checkLength(m);
         Dest d;
         try {
             d = destination(inp, to);
@@ -244,6 +305,55 @@ public final class Udp implements Protosw {
             m.freem();
             throw e;
         }
+        send(inp, m, d, false);
+    }
+
+    /** EMSGSIZE (freeing {@code m}) for a datagram too long for one IPv4 packet. */
+    private static void checkLength(Mbuf m) throws ErrnoException {
+        if (m.pktLen() + UdpHdr.LEN + Ipv4View.MIN_HEADER_LEN > Ipv4View.MAXPACKET) {
+            m.freem();
+            throw new ErrnoException(Errno.EMSGSIZE, "UDP datagram of " + m.pktLen() + " bytes");
+        }
+    }
+
+    /**
+     * Reads the destinations of {@code addrs[from, to)} into {@code dests} under one hold of the PCB lock,
+     * a run of equal addresses sharing one, and returns where it stopped: at {@code to}, or at the first
+     * datagram that needs the general way (an unbound socket, a non-inet address, a failing destination).
+     */
+    private int destinations(InPcb inp, Sockaddr[] addrs, Dest[] dests, int from, int to) {
+        inp.lock.lock();
+        try {
+            if (inp.lport() == 0) {
+                return from;
+            }
+            for (int i = from; i < to; i++) {
+                Sockaddr a = addrs[i];
+                if (i > from && a != null && a.equals(addrs[i - 1])) {
+                    dests[i] = dests[i - 1];
+                    continue;
+                }
+                if (a != null && !(a instanceof Sockaddr.In)) {
+                    return i;
+                }
+                try {
+                    dests[i] = destinationLocked(inp, (Sockaddr.In) a);
+                } catch (ErrnoException e) {
+                    return i;
+                }
+            }
+            return to;
+        } finally {
+            inp.lock.unlock();
+        }
+    }
+
+    /**
+     * Adds the header and checksum for {@code d} and hands the datagram ({@linkplain #checkLength checked})
+     * to IP ({@code inEpoch}: the caller is in a net epoch section). Consumes {@code m}. Hold no lock.
+     */
+    private void send(InPcb inp, Mbuf m, Dest d, boolean inEpoch) throws ErrnoException {
+        int len = m.pktLen();
         Mbuf h = m.prepend(UdpHdr.LEN, Mbuf.M_NOWAIT);
         h = h == null ? null : h.pullup(UdpHdr.LEN);
         if (h == null) {
@@ -259,7 +369,11 @@ public final class Udp implements Protosw {
             h.setCsum(h.csumFlags() | Mbuf.CSUM_IP_UDP, UdpHdr.SUM_OFFSET);
         }
         stats.opackets.inc();
-        inet.ip().output(h, d.laddr(), d.faddr(), UdpHdr.IPPROTO_UDP, d.opts(), inp.route);
+        if (inEpoch) {
+            inet.ip().outputInEpoch(h, d.laddr(), d.faddr(), UdpHdr.IPPROTO_UDP, d.opts(), inp.route);
+        } else {
+            inet.ip().output(h, d.laddr(), d.faddr(), UdpHdr.IPPROTO_UDP, d.opts(), inp.route);
+        }
     }
 
     /**
@@ -381,19 +495,93 @@ public final class Udp implements Protosw {
         }
     }
 
+    /**
+     * In an {@link InputBatch}, the PCB is found without its lock and the datagram put off to the batch's
+     * end, where each run for one PCB is delivered under one hold of its lock ({@link #appendPcbRun});
+     * outside one, the PCB is found locked and the datagram delivered at once.
+     */
     private void inputUnicast(Mbuf m, Rcv r) {
+        InputBatch batch = InputBatch.current();
+        if (batch != null) {
+            InPcbEntry e = info.lookupEntry(r.src(), r.sport(), r.dst(), r.dport(), true);
+            if (e == null) {
+                refuse(m);
+            } else {
+                batch.defer(pcbAppender, e, m, r, null);
+            }
+            return;
+        }
         InPcb inp = info.lookupLocked(r.src(), r.sport(), r.dst(), r.dport(), true);
         if (inp == null) {
-            stats.noport.inc();
-            if (blackhole.get()) {
-                m.freem();
-            } else {
-                inet.icmp().error(m, Icmp.UNREACH, Icmp.UNREACH_PORT, 0);
-            }
+            refuse(m);
             return;
         }
         try {
             deliver(inp, m, r);
+        } finally {
+            inp.lock.unlock();
+        }
+    }
+
+    /** No socket for a unicast datagram: a port unreachable, unless {@code blackhole}. Consumes {@code m}. */
+    private void refuse(Mbuf m) {
+        stats.noport.inc();
+        if (blackhole.get()) {
+            m.freem();
+        } else {
+            inet.icmp().error(m, Icmp.UNREACH, Icmp.UNREACH_PORT, 0);
+        }
+    }
+
+    /** Delivers a batch's run of unicast datagrams that matched one PCB entry ({@link #inputUnicast}'s deferred half). */
+    private final InputBatch.Sink pcbAppender = this::appendPcbRun;
+
+    /**
+     * Locks the PCB once for the run, and if it still is the entry the lookups matched, strips the headers,
+     * builds each datagram's source address and control messages under the lock and appends them all
+     * under one hold of the receive buffer's mutex (inp before sockbuf). A PCB that changed since (closed,
+     * connected, rebound) sends each datagram through a fresh lookup instead.
+     */
+    private void appendPcbRun(Object key, Mbuf[] packets, Object[] rcvs, Object[] controls, int from, int to) {
+        InPcbEntry e = (InPcbEntry) key;
+        InPcb inp = e.inp();
+        if (!inp.lockIfCurrent(e)) {
+            for (int i = from; i < to; i++) {
+                Mbuf m = packets[i];
+                packets[i] = null;
+                redeliver(m, (Rcv) rcvs[i]);
+            }
+            return;
+        }
+        try {
+            for (int i = from; i < to; i++) {
+                Rcv r = (Rcv) rcvs[i];
+                controls[i] = control(inp, r);
+                packets[i].adj(r.hlen() + UdpHdr.LEN);
+                rcvs[i] = inp.fromAddress(r.src(), r.sport());
+            }
+            appendRun(inp.owner(), packets, rcvs, controls, from, to);
+        } finally {
+            inp.lock.unlock();
+        }
+    }
+
+    /**
+     * A deferred datagram whose PCB changed after its lookup: looked up again and appended at once, or,
+     * with no socket left for it, dropped and counted in {@code noport} (the socket went while the datagram
+     * was in flight; no ICMP error from inside a batch's flush).
+     */
+    private void redeliver(Mbuf m, Rcv r) {
+        InPcb inp = info.lookupLocked(r.src(), r.sport(), r.dst(), r.dport(), true);
+        if (inp == null) {
+            stats.noport.inc();
+            m.freem();
+            return;
+        }
+        try {
+            List<Cmsg> control = control(inp, r);
+            m.adj(r.hlen() + UdpHdr.LEN);
+            appendNow((Socket) inp.owner(), m, inp.fromAddress(r.src(), r.sport()), control);
         } finally {
             inp.lock.unlock();
         }
@@ -462,6 +650,12 @@ public final class Udp implements Protosw {
             batch.defer(appender, so, m, from, control); // appended with the rest of its run at the batch's end
             return;
         }
+        appendNow(so, m, from, control);
+    }
+
+    /** Appends one datagram to the socket's receive buffer and wakes readers; a full buffer drops it (counted). */
+    @SuppressWarnings("GuardedBy") // the checker cannot see that sb.mtx() is sb's mtx
+    private void appendNow(Socket so, Mbuf m, Sockaddr from, List<Cmsg> control) {
         var sb = so.rcv();
         sb.mtx().lock();
         try {
@@ -475,6 +669,7 @@ public final class Udp implements Protosw {
         }
         stats.fullsock.inc();
         DeferredInput.receiverFull();
+        Cmsg.disposeAll(control);
         m.freem();
     }
 

@@ -80,6 +80,45 @@ public interface Protosw {
      */
     void pru_send(Socket so, int flags, Mbuf m, Sockaddr addr, List<Cmsg> control) throws ErrnoException;
 
+    /**
+     * Sends {@code n} datagrams in order, {@code ms[i]} to {@code addrs[i]} (null: the connected peer),
+     * each as {@link #pru_send} with no flags and no control would ({@code sendmmsg}'s protocol half, for
+     * atomic datagram protocols). Consumes every mbuf and clears its slot, whether it succeeds or throws.
+     * Returns how many were sent: when datagram {@code i > 0} fails, {@code i}, and its error is not
+     * reported (sendmmsg's rule); when the first fails, its error is thrown. The default sends them one
+     * by one; a protocol overrides it to do the per-call work (PCB lock, destination, epoch) once.
+     */
+    default int pru_sendBatch(Socket so, Mbuf[] ms, Sockaddr[] addrs, int n) throws ErrnoException {
+        int i = 0;
+        try {
+            for (; i < n; i++) {
+                Mbuf m = ms[i];
+                ms[i] = null;
+                try {
+                    pru_send(so, 0, m, addrs[i], null);
+                } catch (ErrnoException e) {
+                    if (i == 0) {
+                        throw e;
+                    }
+                    return i;
+                }
+            }
+            return n;
+        } finally {
+            freeUnsent(ms, i, n);
+        }
+    }
+
+    /** Frees and clears {@code ms[from, to)} (datagrams of a batch that will not be sent). */
+    static void freeUnsent(Mbuf[] ms, int from, int to) {
+        for (int j = from; j < to; j++) {
+            if (ms[j] != null) {
+                ms[j].freem();
+                ms[j] = null;
+            }
+        }
+    }
+
     /** Data was taken from the receive buffer ({@code pru_rcvd}, protocols with {@code PR_WANTRCVD}). */
     default void pru_rcvd(Socket so, int flags) throws ErrnoException {}
 

@@ -78,14 +78,13 @@ public final class SocketIo {
         checkVector(msgs, off, vlen);
         boolean section = DeferredInput.enter();
         try {
+            if (atomicDgram(so) && (flags & (MSG_OOB | MSG_EOF)) == 0) {
+                return sosendDgramBatch(so, msgs, off, vlen, flags, prep);
+            }
             int i = 0;
             for (; i < vlen; i++) {
-                Msghdr msg = msgs[off + i];
                 try {
-                    prep.prepare(msg);
-                    List<Cmsg> control = msg.control;
-                    msg.control = null;
-                    msg.msgLen = sosend0(so, msg.name, msg.buf, msg.off, msg.len, control, flags);
+                    sendOne(so, msgs[off + i], flags, prep);
                 } catch (ErrnoException e) {
                     if (i == 0) {
                         throw e;
@@ -96,6 +95,182 @@ public final class SocketIo {
             return i;
         } finally {
             DeferredInput.exit(section);
+        }
+    }
+
+    /** One message of a {@code sendmmsg} the general way: prepared, then {@link #sosend0}. */
+    private static void sendOne(Socket so, Msghdr msg, int flags, MsgPrep prep) throws ErrnoException {
+        prep.prepare(msg);
+        sendPrepared(so, msg, flags);
+    }
+
+    private static void sendPrepared(Socket so, Msghdr msg, int flags) throws ErrnoException {
+        List<Cmsg> control = msg.control;
+        msg.control = null;
+        msg.msgLen = sosend0(so, msg.name, msg.buf, msg.off, msg.len, control, flags);
+    }
+
+    /** Datagrams a {@link DgramBatch} checks under one hold of the send buffer's mutex and hands down in one call. */
+    static final int SEND_CHUNK = 64;
+
+    private static int sosendDgramBatch(Socket so, Msghdr[] msgs, int off, int vlen, int flags, MsgPrep prep)
+            throws ErrnoException {
+        return new DgramBatch(so, msgs, off, vlen, flags, prep).send();
+    }
+
+    /**
+     * {@link #sosendBatch} on an inet datagram socket ({@link #atomicDgram}): each chunk of up to
+     * {@value #SEND_CHUNK} messages is checked under one hold of the send buffer's mutex and handed to
+     * {@link Protosw#pru_sendBatch} in one call, so the protocol takes its PCB lock and finds the
+     * destination once per chunk rather than once per datagram. A message the chunk cannot take (control
+     * data, no room in the send buffer, a failed check) goes alone the general way ({@link #sosend0}), in
+     * its place in the order, which also reports its error. A chunk's checks all happen at one instant,
+     * as if its messages were one call: a shutdown or error racing with it takes effect from the next chunk.
+     * Every message is given to {@code prep} once, before it is checked.
+     */
+    private static final class DgramBatch {
+        private final Socket so;
+        private final Msghdr[] msgs;
+        private final int start;
+        private final int end;
+        private final int flags;
+        private final MsgPrep prep;
+        private final Mbuf[] ms;
+        private final Sockaddr[] to;
+        /** The first message not yet sent (nor failed). */
+        private int next;
+        /** The first message not yet given to {@code prep}. */
+        private int prepared;
+
+        DgramBatch(Socket so, Msghdr[] msgs, int off, int vlen, int flags, MsgPrep prep) {
+            this.so = so;
+            this.msgs = msgs;
+            this.start = off;
+            this.end = off + vlen;
+            this.flags = flags;
+            this.prep = prep;
+            int cap = Math.min(vlen, SEND_CHUNK);
+            this.ms = new Mbuf[cap];
+            this.to = new Sockaddr[cap];
+            this.next = off;
+            this.prepared = off;
+        }
+
+        /** Sends from {@link #next} to the end or the first failure; returns the messages sent. */
+        int send() throws ErrnoException {
+            while (next < end) {
+                int k = chunk();
+                int got = 0;
+                try {
+                    for (; got < k; got++) {
+                        Msghdr msg = msgs[next + got];
+                        ms[got] = copyinOrNull(msg);
+                        if (ms[got] == null) {
+                            break; // no mbuf: this one goes the general way, which reports it
+                        }
+                        to[got] = msg.name;
+                    }
+                } catch (RuntimeException e) { // a bad buffer: as sosend0, the caller's bug propagates
+                    Protosw.freeUnsent(ms, 0, got);
+                    throw e;
+                }
+                if (got > 0) {
+                    int n = handDown(got);
+                    next += n;
+                    if (n < got) {
+                        return next - start;
+                    }
+                    continue;
+                }
+                try {
+                    if (next >= prepared) {
+                        prepared = next + 1;
+                        sendOne(so, msgs[next], flags, prep);
+                    } else {
+                        sendPrepared(so, msgs[next], flags);
+                    }
+                } catch (ErrnoException e) {
+                    if (next == start) {
+                        throw e;
+                    }
+                    return next - start;
+                }
+                next++;
+            }
+            return next - start;
+        }
+
+        /**
+         * Prepares the messages from {@link #next} up to one with control data (or the chunk's size) and
+         * checks them under one hold of the send buffer's mutex; returns how many, from {@link #next},
+         * can go as one chunk (0: the next one goes the general way).
+         */
+        private int chunk() {
+            int max = Math.min(end - next, ms.length);
+            try {
+                while (prepared < next + max && msgs[prepared].control == null) {
+                    prep.prepare(msgs[prepared]); // before the mutex: it may take other locks
+                    prepared++;
+                }
+            } catch (ErrnoException e) {
+                // this message goes the general way, whose prep reports the error
+            }
+            int k = next;
+            while (k < prepared && k < next + max && msgs[k].control == null) {
+                k++;
+            }
+            Sockbuf sb = so.snd;
+            sb.mtx.lock();
+            try {
+                for (int i = next; i < k; i++) {
+                    Msghdr msg = msgs[i];
+                    if (!sendableNow(so, sb, msg)) {
+                        return i - next;
+                    }
+                }
+                return k - next;
+            } finally {
+                sb.mtx.unlock();
+            }
+        }
+
+        /** Hands {@code ms[0, k)} to the protocol under Giant if the mode needs it; returns how many were sent. */
+        private int handDown(int k) throws ErrnoException {
+            int n;
+            boolean giant = SoGiant.pickup();
+            try {
+                n = so.proto.pru_sendBatch(so, ms, to, k);
+            } catch (ErrnoException e) {
+                if (next == start) {
+                    throw e;
+                }
+                n = 0;
+            } finally {
+                SoGiant.drop(giant);
+                java.util.Arrays.fill(to, 0, k, null);
+            }
+            for (int i = 0; i < n; i++) {
+                Msghdr msg = msgs[next + i];
+                msg.msgLen = msg.len;
+            }
+            return n;
+        }
+    }
+
+    /** Whether a datagram passes {@link #sosend0}'s checks with no wait: sendable, fits the buffer, room now. */
+    @GuardedBy("sb.mtx")
+    private static boolean sendableNow(Socket so, Sockbuf sb, Msghdr msg) {
+        int state = so.state();
+        return (sb.state() & Sockbuf.SBS_CANTSENDMORE) == 0 && !so.hasError() && (state & Socket.SS_NOFDREF) == 0
+                && (msg.name != null || (state & Socket.SS_ISCONNECTED) != 0)
+                && msg.len <= sb.hiwat() && sb.sbspace() >= msg.len;
+    }
+
+    private static Mbuf copyinOrNull(Msghdr msg) {
+        try {
+            return copyin(msg.buf, msg.off, msg.len, true);
+        } catch (ErrnoException e) {
+            return null;
         }
     }
 

@@ -66,6 +66,16 @@ class InputBatchUdpTest {
         }
     }
 
+    /** Ends a batch as a drainer does: inside its net epoch section (deferred work may look PCBs up again). */
+    private static void closeInEpoch(InputBatch batch) {
+        int et = Epoch.NET.enter();
+        try {
+            batch.close();
+        } finally {
+            Epoch.NET.exit(et);
+        }
+    }
+
     private static void input(Ifnet ifp, Mbuf m) {
         int et = Epoch.NET.enter();
         try {
@@ -96,7 +106,7 @@ class InputBatchUdpTest {
                 input(e.b(), frame(e.b(), PORT_A, (byte) 2));
                 assertThat(batch.pending()).isEqualTo(1);
             } finally {
-                batch.close();
+                closeInEpoch(batch);
             }
             assertThat(st.delivered.get() - delivered0).as("the deferred one too").isEqualTo(2);
             assertThat(st.fullsock.get() - fullsock0).isZero();
@@ -105,7 +115,7 @@ class InputBatchUdpTest {
     }
 
     @Test
-    @DisplayName("R-UDP-1: datagrams deferred in a batch reach each socket in order at the batch's end; one for a socket closed meanwhile is freed and counted, not leaked")
+    @DisplayName("R-UDP-1: datagrams deferred in a batch reach each socket in order at the batch's end; one for a socket closed meanwhile is freed and counted (noport), not leaked")
     void deferredAppendsKeepOrderAndSurviveClose() throws Exception {
         try (HostB h = HostB.create("ibu")) {
             Epair e = h.e();
@@ -120,6 +130,7 @@ class InputBatchUdpTest {
             UdpStats st = b.ipSockets().udp().stats();
             long delivered0 = st.delivered.get();
             long fullsock0 = st.fullsock.get();
+            long noport0 = st.noport.get();
 
             InputBatch batch = InputBatch.open();
             assertThat(batch).isNotNull();
@@ -139,11 +150,12 @@ class InputBatchUdpTest {
                 assertThat(st.delivered.get()).as("nothing appended before the batch ends").isEqualTo(delivered0);
                 api.close(sc); // closed after its datagram was looked up and deferred
             } finally {
-                batch.close();
+                closeInEpoch(batch);
             }
 
             assertThat(st.delivered.get() - delivered0).isEqualTo(5);
-            assertThat(st.fullsock.get() - fullsock0).as("the closed socket's datagram is counted").isEqualTo(1);
+            assertThat(st.noport.get() - noport0).as("the closed socket's datagram is counted").isEqualTo(1);
+            assertThat(st.fullsock.get() - fullsock0).isZero();
             assertThat(MbufZones.system().mbufZone().leaks()).as("and freed (checked with -Dsmpnet.invariants=1)")
                     .noneMatch(l -> l.item() == doomed);
             Msghdr msg = new Msghdr(new byte[16]);
@@ -155,6 +167,57 @@ class InputBatchUdpTest {
             assertThat(got.toString()).isEqualTo("a0a1a3b2b4");
             api.close(sa);
             api.close(sb);
+        }
+    }
+
+    @Test
+    @DisplayName("R-UDP-1: datagrams deferred for a PCB that changed before the batch's end (closed and the port rebound, or connected) go where a fresh lookup sends them")
+    void changedPcbGetsAFreshLookup() throws Exception {
+        try (HostB h = HostB.create("ibc")) {
+            Epair e = h.e();
+            Vnet b = h.b();
+            SocketApi api = h.api();
+            UdpStats st = b.ipSockets().udp().stats();
+            int old = api.socket(Sockaddr.AF_INET, SocketConst.SOCK_DGRAM, 0);
+            api.bind(old, Sockaddr.In.of("10.0.0.2", PORT_A));
+            int peer = api.socket(Sockaddr.AF_INET, SocketConst.SOCK_DGRAM, 0);
+            api.bind(peer, Sockaddr.In.of("10.0.0.2", PORT_B));
+            long delivered0 = st.delivered.get();
+            long noport0 = st.noport.get();
+            int fresh;
+            InputBatch batch = InputBatch.open();
+            try {
+                input(e.b(), frame(e.b(), PORT_A, (byte) 1));
+                input(e.b(), frame(e.b(), PORT_A, (byte) 2));
+                input(e.b(), frame(e.b(), PORT_B, (byte) 3));
+                input(e.b(), frame(e.b(), PORT_B, (byte) 4));
+                assertThat(batch.pending()).isEqualTo(4);
+                api.close(old); // after the lookups: the port goes to a new socket
+                fresh = api.socket(Sockaddr.AF_INET, SocketConst.SOCK_DGRAM, 0);
+                api.bind(fresh, Sockaddr.In.of("10.0.0.2", PORT_A));
+                api.connect(peer, Sockaddr.In.of("10.0.0.1", 5000)); // moves to the exact table: still the match
+            } finally {
+                closeInEpoch(batch);
+            }
+            assertThat(st.delivered.get() - delivered0).isEqualTo(4);
+            assertThat(st.noport.get() - noport0).isZero();
+            Msghdr msg = new Msghdr(new byte[16]);
+            for (int[] want : new int[][] {{fresh, 1}, {fresh, 2}, {peer, 3}, {peer, 4}}) {
+                assertThat(api.recvmsg(want[0], msg, SocketConst.MSG_DONTWAIT)).isEqualTo(4);
+                assertThat(msg.buf[0]).isEqualTo((byte) want[1]);
+            }
+
+            batch = InputBatch.open(); // connected elsewhere meanwhile: nothing matches any more
+            try {
+                input(e.b(), frame(e.b(), PORT_B, (byte) 5));
+                api.connect(peer, Sockaddr.In.of("10.0.0.9", 5000));
+            } finally {
+                closeInEpoch(batch);
+            }
+            assertThat(st.noport.get() - noport0).isEqualTo(1);
+            assertThat(st.delivered.get() - delivered0).isEqualTo(4);
+            api.close(fresh);
+            api.close(peer);
         }
     }
 
@@ -185,7 +248,7 @@ class InputBatchUdpTest {
                 try {
                     input(e.b(), frame(e.b(), PORT_A, (byte) 51)); // deferred to the batch's end: dropped too
                 } finally {
-                    batch.close();
+                    closeInEpoch(batch);
                 }
                 assertThat(st.fullsock.get() - fullsock1).isEqualTo(2);
                 assertThat(DeferredInput.BACKOFFS.get() - backoffs0).as("not before the exit").isZero();

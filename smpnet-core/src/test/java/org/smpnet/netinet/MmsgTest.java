@@ -243,6 +243,105 @@ class MmsgTest {
                 .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EBADF));
     }
 
+    /** Receives everything queued on {@code s} now, as the sequence numbers of 8-byte datagrams. */
+    private static List<Integer> drain(SocketApi api, int s) throws ErrnoException {
+        List<Integer> got = new ArrayList<>();
+        Msghdr[] in = recvVector(32, 64);
+        while (true) {
+            int n;
+            try {
+                n = api.recvmmsg(s, in, 0, in.length, MSG_DONTWAIT);
+            } catch (ErrnoException e) {
+                assertThat(e.errno()).isEqualTo(Errno.EAGAIN);
+                return got;
+            }
+            for (int i = 0; i < n; i++) {
+                assertThat(in[i].msgLen).isEqualTo(8);
+                got.add(ByteBuffer.wrap(in[i].buf).getInt());
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "net.mpsafenet={0}")
+    @ValueSource(booleans = {true, false})
+    @DisplayName("R-API-1: a sendmmsg longer than one chunk, to two alternating destinations, delivers every datagram to its own socket in order")
+    void longVectorToTwoDestinations(boolean mpsafenet) throws Exception {
+        NetTestSupport.inGiantMode(mpsafenet, () -> {
+            Sockaddr to2 = Sockaddr.In.of("10.0.0.2", 7101);
+            int rx2 = apiB.socket(Sockaddr.AF_INET, SOCK_DGRAM, 0);
+            apiB.bind(rx2, to2);
+            int total = 150; // over two chunks of SocketIo.SEND_CHUNK
+            Msghdr[] out = new Msghdr[total];
+            for (int i = 0; i < total; i++) {
+                out[i] = Msghdr.send(seq(i, 8), 0, 8, (i / 3) % 2 == 0 ? TO : to2, null); // runs of three
+            }
+            assertThat(apiA.sendmmsg(tx, out, 0, total, 0)).isEqualTo(total);
+            hosts.e().quiesce();
+            List<Integer> first = new ArrayList<>();
+            List<Integer> second = new ArrayList<>();
+            for (int i = 0; i < total; i++) {
+                assertThat(out[i].msgLen).isEqualTo(8);
+                ((i / 3) % 2 == 0 ? first : second).add(i);
+            }
+            assertThat(drain(apiB, rx)).isEqualTo(first);
+            assertThat(drain(apiB, rx2)).isEqualTo(second);
+            apiB.close(rx2);
+        });
+    }
+
+    @Test
+    @DisplayName("R-API-1: in a sendmmsg, a message the chunk cannot take (bad family, too long, control) ends the call at its place with the count before it, or with its error when first")
+    void messagesOutsideTheChunkEndItInPlace() throws Exception {
+        List<Errno> errors = new ArrayList<>();
+        List<java.util.function.Supplier<Msghdr>> odds = List.of(
+                () -> Msghdr.send(seq(0, 8), 0, 8, new Sockaddr.Un("/nowhere"), null),
+                () -> Msghdr.send(new byte[Udp.MAXDGRAM + 1], 0, Udp.MAXDGRAM + 1, TO, null),
+                () -> Msghdr.send(seq(0, 8), 0, 8, TO, List.of(new org.smpnet.socket.Cmsg.Data(
+                        IpCtlOutput.IPPROTO_IP, IpCtlOutput.IP_TTL, new byte[] {1, 0, 0, 0}))));
+        int next = 0;
+        for (var odd : odds) {
+            Msghdr[] v = new Msghdr[5];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = i == 3 ? odd.get() : Msghdr.send(seq(next++, 8), 0, 8, TO, null);
+            }
+            assertThat(apiA.sendmmsg(tx, v, 0, v.length, 0)).as(v[3].toString()).isEqualTo(3);
+            Msghdr[] again = {odd.get(), v[4]}; // the first call may have consumed the odd one's control
+            ErrnoException e = org.assertj.core.api.Assertions.catchThrowableOfType(ErrnoException.class,
+                    () -> apiA.sendmmsg(tx, again, 0, 2, 0));
+            assertThat(e).as("first in its call").isNotNull();
+            errors.add(e.errno()); // v[4] (sequence 3, 7, 11) is never sent
+        }
+        assertThat(errors).containsExactly(Errno.EAFNOSUPPORT, Errno.EMSGSIZE, Errno.EINVAL);
+        hosts.e().quiesce();
+        assertThat(drain(apiB, rx)).containsExactly(0, 1, 2, 4, 5, 6, 8, 9, 10);
+    }
+
+    @Test
+    @DisplayName("R-API-1: sendmmsg on an unbound socket binds it once, with its first datagram, and sends all from that port; a socket shut for sending fails with EPIPE")
+    void unboundSocketIsBoundByTheFirstDatagram() throws Exception {
+        int s = apiA.socket(Sockaddr.AF_INET, SOCK_DGRAM, 0);
+        Msghdr[] out = new Msghdr[10];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = Msghdr.send(seq(i, 8), 0, 8, TO, null);
+        }
+        assertThat(apiA.sendmmsg(s, out, 0, out.length, 0)).isEqualTo(out.length);
+        Sockaddr.In bound = (Sockaddr.In) apiA.getsockname(s);
+        assertThat(bound.port()).isNotZero();
+        hosts.e().quiesce();
+        Msghdr[] in = recvVector(16, 64);
+        assertThat(apiB.recvmmsg(rx, in, 0, 16, MSG_DONTWAIT)).isEqualTo(out.length);
+        for (int i = 0; i < out.length; i++) {
+            assertThat(ByteBuffer.wrap(in[i].buf).getInt()).isEqualTo(i);
+            assertThat(((Sockaddr.In) in[i].name).port()).isEqualTo(bound.port());
+        }
+        apiA.connect(s, TO);
+        apiA.shutdown(s, org.smpnet.socket.SocketConst.SHUT_WR);
+        Msghdr[] toPeer = {Msghdr.send(seq(0, 8), 0, 8, null, null), Msghdr.send(seq(1, 8), 0, 8, null, null)};
+        assertThatThrownBy(() -> apiA.sendmmsg(s, toPeer, 0, toPeer.length, 0))
+                .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EPIPE));
+        apiA.close(s);
+    }
+
     private interface Call {
         void run() throws ErrnoException;
     }
