@@ -136,7 +136,7 @@ public final class MbufZones {
             mbuf.free(m);
             return null;
         }
-        m.ownExt.attachPacketCluster(c, clust);
+        m.ownExt().attachPacketCluster(c, clust);
         m.packetItem = true;
         m.pointAtPacketCluster();
         return m;
