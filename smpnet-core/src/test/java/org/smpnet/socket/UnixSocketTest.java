@@ -22,6 +22,17 @@ import org.smpnet.net.Sockaddr;
 
 class UnixSocketTest {
     private final SocketApi api = api("unix");
+    /**
+     * The tests' helper threads. CompletableFuture's default on a 2-CPU machine is a new thread per task,
+     * which made the stress rounds start thousands of threads.
+     */
+    private final java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4,
+            Thread.ofPlatform().name("unix-test-", 0).daemon().factory());
+
+    @org.junit.jupiter.api.AfterEach
+    void stopPool() {
+        pool.shutdownNow();
+    }
 
     @Test
     @DisplayName("R-SO-4: datagram socketpair keeps boundaries; MSG_PEEK, MSG_TRUNC, MSG_DONTWAIT (EAGAIN)")
@@ -92,7 +103,7 @@ class UnixSocketTest {
             } catch (Exception e) {
                 throw new RuntimeException(e);
             }
-        });
+        }, pool);
         for (int i = 0; i < 10; i++) {
             api.send(sv[0], new byte[] {(byte) ('0' + i)}, 0, 1, 0);
         }
@@ -120,7 +131,7 @@ class UnixSocketTest {
             } catch (Exception e) {
                 throw new RuntimeException(e);
             }
-        });
+        }, pool);
         InputStream in = api.inputStream(sv[1]);
         byte[] got = in.readAllBytes();
         w.get(10, TimeUnit.SECONDS);
@@ -152,7 +163,7 @@ class UnixSocketTest {
                 } catch (ErrnoException e) {
                     throw new RuntimeException(e);
                 }
-            });
+            }, pool);
             long until = System.nanoTime() + 50_000;
             while (System.nanoTime() - until < 0) {
                 Thread.onSpinWait();
@@ -195,14 +206,14 @@ class UnixSocketTest {
                 } catch (Exception e) {
                     throw new RuntimeException(e);
                 }
-            });
+            }, pool);
             CompletableFuture<byte[]> r = CompletableFuture.supplyAsync(() -> {
                 try {
                     return api.inputStream(sv[1]).readAllBytes();
                 } catch (Exception e) {
                     throw new RuntimeException(e);
                 }
-            });
+            }, pool);
             assertThat(r.get(10, TimeUnit.SECONDS)).as("round %d", rounds).isEqualTo(data);
             w.get(10, TimeUnit.SECONDS);
             api.close(sv[0]);
@@ -323,7 +334,7 @@ class UnixSocketTest {
             } catch (Throwable t) {
                 return t;
             }
-        });
+        }, pool);
         while (!blocked(r)) {
             Thread.onSpinWait();
         }
@@ -418,7 +429,7 @@ class UnixSocketTest {
             } catch (Exception e) {
                 throw new RuntimeException(e);
             }
-        });
+        }, pool);
         api.send(sv[0], bytes("12345"), 0, 5, 0);
         assertThat(p.get(10, TimeUnit.SECONDS) & Poll.POLLIN).isEqualTo(Poll.POLLIN);
         assertThat(api.kevent(kq, List.of(), evs, Duration.ofSeconds(5))).isEqualTo(1);
