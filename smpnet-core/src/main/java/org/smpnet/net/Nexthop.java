@@ -22,6 +22,14 @@ public final class Nexthop {
     }
 
     /** The route this next hop belongs to. */
+    /**
+     * The route's count of packets sent through it ({@code nh_pksent}, {@code netstat -r}'s "Use"): output
+     * adds one per datagram it sends with this next hop, whether it looked the route up or had it cached.
+     */
+    public org.smpnet.kern.Counter pksent() {
+        return rt.useCounter();
+    }
+
     public Rtentry rt() {
         return rt;
     }

@@ -110,8 +110,8 @@ public final class Rtable {
     /**
      * The next hop for {@code dst} by longest-prefix match ({@code fib4_lookup}), or null if there is no
      * route (counted in {@code unreach}). The caller must be in the net epoch and may hold any lock; this
-     * takes none and never sleeps. The result stays valid until the caller's epoch section ends. Counts a use
-     * of the route.
+     * takes none and never sleeps. The result stays valid until the caller's epoch section ends. A lookup is
+     * not a use: the sender counts each packet it sends through the route ({@link Nexthop#pksent()}).
      */
     public Nexthop lookup(InAddr dst) {
         Epoch.NET.assertInEpoch();
@@ -129,7 +129,6 @@ public final class Rtable {
             unreach.inc();
             return null;
         }
-        rt.useCounter().inc();
         if (rt.dst().len() == 0) {
             wildcard.inc();
         }

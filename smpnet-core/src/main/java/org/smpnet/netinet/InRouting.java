@@ -12,9 +12,9 @@ interface InRouting {
     /**
      * A resolved route: the outgoing interface, the gateway to hand the packet to (null when the
      * destination is on the link), the address of ours on that interface to use as source, and the
-     * path MTU (0: the interface MTU).
+     * path MTU (0: the interface MTU); {@code pksent} counts the datagrams sent through the route.
      */
-    record Hop(Ifnet ifp, InAddr gateway, InAddr source, int mtu, int kind) {
+    record Hop(Ifnet ifp, InAddr gateway, InAddr source, int mtu, int kind, org.smpnet.kern.Counter pksent) {
         /** {@code kind}: an ordinary route, {@code RTF_REJECT} (EHOSTUNREACH) or {@code RTF_BLACKHOLE} (silent drop). */
         static final int REJECT = 1;
         static final int BLACKHOLE = 2;

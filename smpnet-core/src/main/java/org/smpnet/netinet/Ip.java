@@ -260,6 +260,7 @@ public final class Ip {
             if (ifp == null) {
                 hop = hopOrDrop(m, dst, pathOrDrop(m, dst, ro).hop(), opts.dontRoute());
                 ifp = hop.ifp();
+                hop.pksent().inc();
             }
             nexthop = dst;
             source = r.addressOn(ifp);
@@ -272,6 +273,7 @@ public final class Ip {
                 return;
             }
             InRouting.Hop hop = hopOrDrop(m, dst, e.hop(), opts.dontRoute());
+            hop.pksent().inc(); // once per datagram, cached route or not (FreeBSD's nh_pksent)
             if (hop.kind() == InRouting.Hop.BLACKHOLE) {
                 m.freem(); // RTF_BLACKHOLE: silently discarded, as FreeBSD does
                 return;

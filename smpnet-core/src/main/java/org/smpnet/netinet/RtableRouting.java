@@ -27,7 +27,7 @@ final class RtableRouting implements InRouting {
             return null;
         }
         int kind = nh.isReject() ? Hop.REJECT : nh.isBlackhole() ? Hop.BLACKHOLE : 0;
-        return new Hop(nh.ifp(), nh.gateway4(), nh.src(), nh.mtu(), kind);
+        return new Hop(nh.ifp(), nh.gateway4(), nh.src(), nh.mtu(), kind, nh.pksent());
     }
 
     @Override

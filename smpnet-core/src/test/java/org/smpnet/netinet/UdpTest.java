@@ -68,6 +68,39 @@ class UdpTest {
         return v.ipSockets().udp().stats();
     }
 
+    /** Datagrams sent through the route {@code v} would use to reach {@code dst} ({@code netstat -r}'s "Use"). */
+    private static long routeUse(Vnet v, String dst) {
+        int et = org.smpnet.kern.Epoch.NET.enter();
+        try {
+            return v.rtable().match(ip(dst)).use();
+        } finally {
+            org.smpnet.kern.Epoch.NET.exit(et);
+        }
+    }
+
+    @Test
+    @DisplayName("R-RT-1: a route's use count (netstat -r) is one per datagram sent through it, with the route cached in the PCB or not; a lookup that sends nothing is no use")
+    void routeUseCountsDatagramsSent() throws Exception {
+        Socket srv = sock(b);
+        bind(srv, "0.0.0.0", 5354);
+        long use0 = routeUse(a, "10.0.0.2");
+        Socket cli = sock(a);
+        connect(cli, "10.0.0.2", 5354); // source selection looks the route up: not a use
+        assertThat(routeUse(a, "10.0.0.2")).isEqualTo(use0);
+        for (int i = 0; i < 5; i++) {
+            sendto(cli, new byte[] {(byte) i}, null); // the PCB's cached route after the first
+        }
+        Socket other = sock(a);
+        for (int i = 0; i < 3; i++) {
+            sendto(other, new byte[] {(byte) (10 + i)}, Sockaddr.In.of("10.0.0.2", 5354));
+        }
+        for (int i = 0; i < 8; i++) {
+            recv(srv);
+        }
+        assertThat(routeUse(a, "10.0.0.2")).isEqualTo(use0 + 8);
+        assertThat(a.rtable().dump()).contains(" " + (use0 + 8) + " ");
+    }
+
     @Test
     @DisplayName("R-UDP-1: unicast both ways with exact payloads and addresses; getsockname/getpeername; sysctl stats")
     void unicast() throws Exception {
