@@ -517,7 +517,7 @@ public final class Udp implements Protosw {
             return;
         }
         try {
-            deliver(inp, m, r);
+            deliver(inp, m, r, null);
         } finally {
             inp.lock.unlock();
         }
@@ -579,9 +579,7 @@ public final class Udp implements Protosw {
             return;
         }
         try {
-            List<Cmsg> control = control(inp, r);
-            m.adj(r.hlen() + UdpHdr.LEN);
-            appendNow((Socket) inp.owner(), m, inp.fromAddress(r.src(), r.sport()), control);
+            deliver(inp, m, r, null); // at once: the batch is flushing
         } finally {
             inp.lock.unlock();
         }
@@ -614,7 +612,7 @@ public final class Udp implements Protosw {
                     stats.fullsock.inc();
                     return true;
                 }
-                deliver(inp, c, r);
+                deliver(inp, c, r, InputBatch.current());
                 delivered[0]++;
                 return (inp.soOptions() & (SocketConst.SO_REUSEADDR | SocketConst.SO_REUSEPORT)) != 0;
             } finally {
@@ -635,17 +633,16 @@ public final class Udp implements Protosw {
 
     /**
      * Appends the datagram (headers stripped) with its source address and the control messages the
-     * socket asked for to the receive buffer, and wakes readers. Caller holds {@code inp.lock}.
-     * Consumes {@code m}.
+     * socket asked for to the receive buffer, and wakes readers; with a {@code batch}, puts the append
+     * off to its end. Caller holds {@code inp.lock}. Consumes {@code m}.
      */
     @SuppressWarnings("GuardedBy") // PCB flags under inp.lock (held by the caller); the buffer's mtx is taken here
-    private void deliver(InPcb inp, Mbuf m, Rcv r) {
+    private void deliver(InPcb inp, Mbuf m, Rcv r, InputBatch batch) {
         inp.lock.assertOwned();
         List<Cmsg> control = control(inp, r);
         m.adj(r.hlen() + UdpHdr.LEN);
         Socket so = (Socket) inp.owner();
         Sockaddr from = inp.fromAddress(r.src(), r.sport());
-        InputBatch batch = InputBatch.current();
         if (batch != null) {
             batch.defer(appender, so, m, from, control); // appended with the rest of its run at the batch's end
             return;

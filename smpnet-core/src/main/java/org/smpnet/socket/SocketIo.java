@@ -79,7 +79,7 @@ public final class SocketIo {
         boolean section = DeferredInput.enter();
         try {
             if (atomicDgram(so) && (flags & (MSG_OOB | MSG_EOF)) == 0) {
-                return sosendDgramBatch(so, msgs, off, vlen, flags, prep);
+                return new DgramBatch(so, msgs, off, vlen, flags, prep).send();
             }
             int i = 0;
             for (; i < vlen; i++) {
@@ -112,11 +112,6 @@ public final class SocketIo {
 
     /** Datagrams a {@link DgramBatch} checks under one hold of the send buffer's mutex and hands down in one call. */
     static final int SEND_CHUNK = 64;
-
-    private static int sosendDgramBatch(Socket so, Msghdr[] msgs, int off, int vlen, int flags, MsgPrep prep)
-            throws ErrnoException {
-        return new DgramBatch(so, msgs, off, vlen, flags, prep).send();
-    }
 
     /**
      * {@link #sosendBatch} on an inet datagram socket ({@link #atomicDgram}): each chunk of up to
@@ -218,6 +213,9 @@ public final class SocketIo {
             int k = next;
             while (k < prepared && k < next + max && msgs[k].control == null) {
                 k++;
+            }
+            if (k == next) {
+                return 0;
             }
             Sockbuf sb = so.snd;
             sb.mtx.lock();
