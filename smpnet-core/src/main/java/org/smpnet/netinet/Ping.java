@@ -78,6 +78,9 @@ public final class Ping {
         List<Reply> replies = java.util.Collections.synchronizedList(new ArrayList<>());
         java.util.concurrent.atomic.AtomicInteger got = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicInteger errs = new java.util.concurrent.atomic.AtomicInteger();
+        // Replies and errors fully recorded (counted, listed, printed); the wait ends on this, not on sentAt
+        // emptying, which happens before the reply is counted.
+        java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
         Thread waiter = Thread.currentThread();
         Icmp.EchoListener l = new Icmp.EchoListener() {
             @Override
@@ -92,6 +95,7 @@ public final class Ping {
                 if (out != null) {
                     out.accept(r);
                 }
+                answered.incrementAndGet();
                 LockSupport.unpark(waiter);
             }
 
@@ -105,6 +109,7 @@ public final class Ping {
                 if (out != null) {
                     out.accept(r);
                 }
+                answered.incrementAndGet();
                 LockSupport.unpark(waiter);
             }
         };
@@ -132,7 +137,7 @@ public final class Ping {
                 }
             }
             long deadline = System.nanoTime() + wait.toNanos();
-            while (!sentAt.isEmpty() && System.nanoTime() < deadline) {
+            while (answered.get() < sent && System.nanoTime() < deadline) {
                 LockSupport.parkNanos(Math.min(TimeUnit.MILLISECONDS.toNanos(10), deadline - System.nanoTime()));
             }
         } finally {

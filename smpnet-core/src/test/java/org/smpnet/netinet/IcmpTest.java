@@ -68,6 +68,23 @@ class IcmpTest {
     }
 
     @Test
+    @DisplayName("R-IP-1: ping waits until its last reply is fully recorded, however long printing the reply takes (the wait once ended as the reply was taken, and lost it)")
+    void pingWaitsForTheLastReplyToBeRecorded() throws Exception {
+        List<Ping.Reply> lines = new CopyOnWriteArrayList<>();
+        Ping.Result r = new Ping(a.inet()).run(ip("10.0.0.2"), 3, 56, Duration.ZERO, Duration.ofSeconds(20), reply -> {
+            try {
+                Thread.sleep(40); // a slow output: longer than the waiter's 10 ms parks
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            lines.add(reply);
+        });
+        assertThat(r.received()).isEqualTo(3);
+        assertThat(r.replies()).hasSize(3);
+        assertThat(lines).hasSize(3);
+    }
+
+    @Test
     @DisplayName("R-IP-1: ping to our own address and to 127.0.0.1 goes through lo0")
     void pingSelf() throws Exception {
         assertThat(new Ping(a.inet()).run(ip("10.0.0.1"), 2, 56, Duration.ZERO, Duration.ofSeconds(20), null).received()).isEqualTo(2);
