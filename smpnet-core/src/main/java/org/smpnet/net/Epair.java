@@ -179,7 +179,7 @@ public final class Epair {
     private static IfQueue[] queues(Ifnet ifp) {
         IfQueue[] q = new IfQueue[QUEUES];
         for (int i = 0; i < q.length; i++) {
-            q[i] = new IfQueue(ifp.name() + " rx" + (q.length == 1 ? "" : Integer.toString(i)), QUEUE_LIMIT, Side.class, ifp::inputInEpoch, true);
+            q[i] = IfQueue.forLists(ifp.name() + " rx" + (q.length == 1 ? "" : Integer.toString(i)), QUEUE_LIMIT, Side.class, ifp::inputListInEpoch);
         }
         return q;
     }

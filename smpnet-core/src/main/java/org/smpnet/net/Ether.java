@@ -16,6 +16,16 @@ public final class Ether {
     @FunctionalInterface
     public interface Handler {
         void input(Ifnet ifp, Mbuf m);
+
+        /**
+         * Takes a run of frames of this type from one batch, linked through {@code nextpkt}, oldest first,
+         * and consumes every one. This default gives each to {@link #input} in turn; one that throws is
+         * dropped and counted in the interface's {@code iqdrops}, and the rest still go. A protocol that
+         * can handle a list at once overrides it.
+         */
+        default void inputList(Ifnet ifp, Mbuf first) {
+            IfInput.eachPacket(ifp, first, this::input);
+        }
     }
 
     /** Counted drops and events, as netstat shows them. */
@@ -26,7 +36,17 @@ public final class Ether {
     public final Counter nomem = new Counter();
 
     private final AtomicReferenceArray<Handler> handlers = new AtomicReferenceArray<>(0x10000);
-    private final IfInput input = this::input;
+    private final IfInput input = new IfInput() {
+        @Override
+        public void input(Ifnet ifp, Mbuf m) {
+            Ether.this.input(ifp, m);
+        }
+
+        @Override
+        public void inputList(Ifnet ifp, Mbuf first) {
+            Ether.this.inputList(ifp, first);
+        }
+    };
     /** {@code vlan_input_p}: gets 802.1Q frames whole, header and tag included; null when no vlan layer. */
     private volatile Handler vlanInput;
 
@@ -73,23 +93,84 @@ public final class Ether {
 
     /** {@code ether_input}: consumes {@code m}. Called by {@link Ifnet#input} in the net epoch. */
     void input(Ifnet ifp, Mbuf m) {
+        m = pullHeader(ifp, m);
+        if (m != null) {
+            Handler h = demux(ifp, m);
+            if (h != null) {
+                h.input(ifp, m);
+            }
+        }
+    }
+
+    /**
+     * {@code ether_input} of a driver's batch, a list linked through {@code nextpkt}, oldest first: each
+     * frame is checked and demultiplexed as {@link #input} does, and each run of consecutive frames for one
+     * handler goes to it as a list ({@link Handler#inputList}), in order. Consumes them all. In the net epoch.
+     */
+    void inputList(Ifnet ifp, Mbuf first) {
+        Handler runHandler = null;
+        Mbuf runHead = null;
+        Mbuf runTail = null;
+        Mbuf m = first;
+        try {
+            while (m != null) {
+                Mbuf cur = m;
+                m = cur.nextpkt();
+                cur.setNextpkt(null);
+                cur = pullHeader(ifp, cur);
+                Handler h = cur == null ? null : demux(ifp, cur);
+                if (h == null) {
+                    continue;
+                }
+                if (h != runHandler && runHead != null) {
+                    Mbuf run = runHead;
+                    runHead = null;
+                    runHandler.inputList(ifp, run);
+                }
+                if (runHead == null) {
+                    runHandler = h;
+                    runHead = cur;
+                } else {
+                    runTail.setNextpkt(cur);
+                }
+                runTail = cur;
+            }
+            if (runHead != null) {
+                Mbuf run = runHead;
+                runHead = null;
+                runHandler.inputList(ifp, run);
+            }
+        } finally {
+            Mbuf.freeList(runHead); // only after an Error: the frames not handed on
+            Mbuf.freeList(m);
+        }
+    }
+
+    /** Makes the Ethernet header contiguous; null (counted) for a runt or when memory ran out. Consumes {@code m} then. */
+    private Mbuf pullHeader(Ifnet ifp, Mbuf m) {
         if (m.pktLen() < EtherView.HEADER_LEN) {
             runts.inc();
             ifp.counter(IfCounter.IERRORS).inc();
             m.freem();
-            return;
+            return null;
         }
         m = m.pullup(EtherView.HEADER_LEN);
         if (m == null) {
             nomem.inc();
             ifp.counter(IfCounter.IQDROPS).inc();
-            return;
         }
+        return m;
+    }
+
+    /**
+     * Filters a frame by destination and finds its handler: the handler with the Ethernet header removed,
+     * the vlan layer's with the frame whole, or null when the frame was dropped (counted; consumed).
+     */
+    private Handler demux(Ifnet ifp, Mbuf m) {
         EtherView eh = new EtherView(m.data(), m.dataOff());
         Handler vlan = vlanInput;
         if (vlan != null && eh.type() == EtherRepr.ETHERTYPE_VLAN) {
-            vlan.input(ifp, m);
-            return;
+            return vlan;
         }
         if (eh.dstIsMulticast()) {
             if (eh.dstIsBroadcast()) {
@@ -100,13 +181,13 @@ public final class Ether {
             } else {
                 notForUs.inc();
                 m.freem();
-                return;
+                return null;
             }
         } else if (!java.util.Arrays.equals(ifp.lladdrShared(), 0, 6, m.data(), m.dataOff(), m.dataOff() + 6)) {
             // Seen by BPF already; in promiscuous mode this is expected, otherwise the peer is confused.
             (((ifp.flags() & IfFlags.PROMISC) != 0) ? promiscDrops : notForUs).inc();
             m.freem();
-            return;
+            return null;
         }
         int type = eh.type();
         Handler h = type >= EtherRepr.ETHERTYPE_MIN ? handlers.get(type) : null;
@@ -114,10 +195,10 @@ public final class Ether {
             noproto.inc();
             ifp.counter(IfCounter.NOPROTO).inc();
             m.freem();
-            return;
+            return null;
         }
         m.adj(EtherView.HEADER_LEN);
-        h.input(ifp, m);
+        return h;
     }
 
     /**

@@ -98,7 +98,12 @@ public final class IfQueue {
     private final int limit;
     /** The driver is marked NeedsGiant (looked up once, not per batch). */
     private final boolean driverNeedsGiant;
+    /** Receives each packet, or null when {@link #listConsumer} receives whole batches. */
     private final Consumer<Mbuf> consumer;
+    /** Receives each batch as a list, or null. */
+    private final Consumer<Mbuf> listConsumer;
+    /** Packets in the batch the drainer took last ({@link #takeAll(boolean)}). Confined to the drainer (the {@link #busy} holder). */
+    private int taken;
     /** The linger period of this queue: {@link #LINGER_NANOS} unless a test set another. */
     private final long lingerNanos;
     private final boolean netEpoch;
@@ -163,6 +168,20 @@ public final class IfQueue {
 
     /** As above, with the {@linkplain #pollerLeave linger} period (0: none) set for this queue (for tests). */
     IfQueue(String name, int limit, Class<?> driverClass, Consumer<Mbuf> consumer, boolean netEpoch, long lingerNanos) {
+        this(name, limit, driverClass, consumer, null, netEpoch, lingerNanos);
+    }
+
+    /**
+     * A queue whose drainers hand each batch over whole, inside one net-epoch section: {@code listConsumer}
+     * gets the batch as a list linked through {@code nextpkt}, oldest first (for {@link Ifnet#inputListInEpoch}),
+     * and must consume every packet; if it throws, that is counted as one drop.
+     */
+    public static IfQueue forLists(String name, int limit, Class<?> driverClass, Consumer<Mbuf> listConsumer) {
+        return new IfQueue(name, limit, driverClass, null, java.util.Objects.requireNonNull(listConsumer), true, LINGER_NANOS);
+    }
+
+    private IfQueue(String name, int limit, Class<?> driverClass, Consumer<Mbuf> consumer, Consumer<Mbuf> listConsumer,
+            boolean netEpoch, long lingerNanos) {
         this.lingerNanos = lingerNanos;
         if (limit < 1) {
             throw new IllegalArgumentException("queue limit must be positive, not " + limit);
@@ -172,6 +191,7 @@ public final class IfQueue {
         this.limit = limit;
         this.driverNeedsGiant = Giant.needs(driverClass);
         this.consumer = consumer;
+        this.listConsumer = listConsumer;
         this.ithread = Thread.ofPlatform().daemon().name("ithread " + name).unstarted(this::run);
     }
 
@@ -276,6 +296,14 @@ public final class IfQueue {
 
     /** Takes every pushed packet, oldest first, or null. Only a drainer (or close) calls it. */
     private Mbuf takeAll() {
+        return takeAll(false);
+    }
+
+    /**
+     * {@link #takeAll()}; the drainer's call ({@code drainer}) also stamps each packet with this queue
+     * (see {@link Mbuf#rxQueue}) and leaves the batch's length in {@link #taken}.
+     */
+    private Mbuf takeAll(boolean drainer) {
         Mbuf top = stack.getAndSet(null);
         if (top == null) {
             return null;
@@ -286,11 +314,17 @@ public final class IfQueue {
         while (top != null) { // reverse: the stack is newest first
             Mbuf next = top.nextpkt();
             top.setNextpkt(oldest);
+            if (drainer && top.rxQueue != this) {
+                top.rxQueue = this; // recycled mbufs mostly come back through the same queue: skip the store
+            }
             oldest = top;
             top = next;
             k++;
         }
         pending.addAndGet(-k);
+        if (drainer) {
+            taken = k;
+        }
         return oldest;
     }
 
@@ -490,11 +524,11 @@ public final class IfQueue {
      */
     private int drainOnceAsDrainer() {
         try {
-            Mbuf batch = takeAll();
+            Mbuf batch = takeAll(true);
             if (batch == null) {
                 return 0;
             }
-            return deliver(batch);
+            return deliver(batch, taken);
         } finally {
             busy.set(false);
         }
@@ -631,37 +665,42 @@ public final class IfQueue {
     }
 
     /**
-     * Hands a taken batch (oldest first) to the consumer in order and returns its length; after close, the
-     * rest is freed (counted).
-     * If the consumer throws an Error, the rest of the batch is freed (counted) before it propagates.
+     * Hands a taken batch of {@code k} packets (oldest first) to the consumer in order, or whole to the list
+     * consumer, and returns {@code k}; after close, the rest is freed (counted). If the consumer throws an
+     * Error, the rest of the batch is freed (counted) before it propagates.
      */
-    private int deliver(Mbuf batch) {
+    private int deliver(Mbuf batch, int k) {
         boolean giant = Giant.pickup(driverNeedsGiant);
         int et = netEpoch ? Epoch.NET.enter() : 0;
         InputBatch ib = InputBatch.open(); // protocols' deferred appends run at its close, under this epoch and Giant
         Mbuf m = batch;
         int ok = 0;
-        int seen = 0;
         try {
-            while (m != null) {
-                Mbuf next = m.nextpkt();
-                m.setNextpkt(null);
-                if (m.rxQueue != this) {
-                    m.rxQueue = this; // recycled mbufs mostly come back through the same queue: skip the store
+            if (listConsumer != null) {
+                m = null;
+                if (closed) {
+                    drops.add(k);
+                    Mbuf.freeList(batch);
+                } else {
+                    ok = k;
+                    handList(batch);
                 }
-                Mbuf cur = m;
-                m = next;
-                seen++;
-                if (closed) { // closed while this batch was out: drop the rest, as close() drops the queue
-                    drops.inc();
-                    cur.freem();
-                    continue;
-                }
-                try {
-                    consumer.accept(cur);
-                    ok++;
-                } catch (RuntimeException e) {
-                    drops.inc();
+            } else {
+                while (m != null) {
+                    Mbuf cur = m;
+                    m = cur.nextpkt();
+                    cur.setNextpkt(null);
+                    if (closed) { // closed while this batch was out: drop the rest, as close() drops the queue
+                        drops.inc();
+                        cur.freem();
+                        continue;
+                    }
+                    try {
+                        consumer.accept(cur);
+                        ok++;
+                    } catch (RuntimeException e) {
+                        drops.inc();
+                    }
                 }
             }
         } finally {
@@ -680,7 +719,16 @@ public final class IfQueue {
             }
             Giant.drop(giant);
         }
-        return seen;
+        return k;
+    }
+
+    /** Gives a batch to the list consumer, which consumes it all; a failure of its own counts as one drop. */
+    private void handList(Mbuf batch) {
+        try {
+            listConsumer.accept(batch);
+        } catch (RuntimeException e) {
+            drops.inc();
+        }
     }
 
     /**

@@ -489,6 +489,40 @@ public final class Ifnet {
     }
 
     /**
+     * {@link #inputInEpoch} for a driver's batch of frames, a list linked through {@code nextpkt}, oldest
+     * first: the interface's state, counters, tap and input routine are read once for the list, and the
+     * list goes to the input routine whole ({@link IfInput#inputList}), which keeps its order. Consumes them all.
+     */
+    public void inputListInEpoch(Mbuf first) {
+        Epoch.NET.assertInEpoch();
+        if (first == null) {
+            return;
+        }
+        int n = 0;
+        long bytes = 0;
+        for (Mbuf m = first; m != null; m = m.nextpkt()) {
+            n++;
+            bytes += m.pktLen();
+            m.setRcvifIndex(index);
+        }
+        IfInput in = input;
+        if (state != IfnetState.ATTACHED || in == null) {
+            counters[(state != IfnetState.ATTACHED ? IfCounter.IQDROPS : IfCounter.NOPROTO).ordinal()].add(n);
+            Mbuf.freeList(first);
+            return;
+        }
+        counters[IfCounter.IPACKETS.ordinal()].add(n);
+        counters[IfCounter.IBYTES.ordinal()].add(bytes);
+        PacketTap t = tap.get();
+        if (t != null) {
+            for (Mbuf m = first; m != null; m = m.nextpkt()) {
+                t.tap(this, m, PacketTap.Direction.IN);
+            }
+        }
+        in.inputList(this, first);
+    }
+
+    /**
      * Hands one complete frame to the driver ({@code if_transmit}). Consumes {@code m}. Dropped and
      * counted as an output error if the interface is not attached, up and running.
      */

@@ -35,6 +35,14 @@ public final class InputBatch {
     private static final ThreadLocal<InputBatch> CURRENT = ThreadLocal.withInitial(InputBatch::new);
 
     private boolean open;
+    /**
+     * A one-entry memo of a protocol's last lookup in this batch ({@link #recall}): its owner, key and
+     * result. Cleared at each flush, so a memo is never older than the deferred packets it serves.
+     */
+    private Object memoOwner;
+    private long memoKey1;
+    private long memoKey2;
+    private Object memoValue;
     private int count;
     private final Sink[] sinks = new Sink[CAPACITY];
     private final Object[] keys = new Object[CAPACITY];
@@ -86,11 +94,30 @@ public final class InputBatch {
     }
 
     /** Deferred packets not yet handed to their sink. */
+    /**
+     * What {@code owner} {@linkplain #remember remembered} for this key since the batch's last flush, or
+     * null. A protocol that defers its packets' delivery to the flush, and checks there that what it found
+     * is still current, may look up a run of packets of one flow once: as if all were looked up at the first.
+     */
+    public Object recall(Object owner, long key1, long key2) {
+        return memoOwner == owner && memoKey1 == key1 && memoKey2 == key2 ? memoValue : null;
+    }
+
+    /** Remembers {@code value} (not null) for {@code owner}'s key until the next flush or another remember. */
+    public void remember(Object owner, long key1, long key2, Object value) {
+        memoOwner = owner;
+        memoKey1 = key1;
+        memoKey2 = key2;
+        memoValue = value;
+    }
+
     int pending() {
         return count;
     }
 
     private void flush() {
+        memoOwner = null;
+        memoValue = null;
         int n = count;
         int i = 0;
         try {

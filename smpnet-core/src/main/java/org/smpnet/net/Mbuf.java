@@ -293,6 +293,19 @@ public final class Mbuf {
         }
     }
 
+    /**
+     * Frees every packet of a list linked through {@code nextpkt} ({@code m_freem} of each in an
+     * {@code mbufq}); null is allowed. Consumes the list.
+     */
+    public static void freeList(Mbuf first) {
+        while (first != null) {
+            Mbuf next = first.nextpkt;
+            first.nextpkt = null;
+            first.freem();
+            first = next;
+        }
+    }
+
     private static void lastRef(ExtBuf e) {
         Mbuf h = e.holder;
         if (h != null) {

@@ -218,6 +218,15 @@ public final class Netisr {
     private final List<Workstream> streams;
     private final Sysctl sysctl;
     private final Sysctl.StringOid dispatchOverride;
+    /**
+     * The override as last read from {@link #dispatchOverride} and what it means: a dispatch compares the
+     * sysctl's string with {@code text} by identity instead of matching it by name per packet. Racy and
+     * safe: a holder is immutable, and a dispatch that sees an older one re-parses the current string.
+     */
+    private volatile ParsedOverride parsedOverride = new ParsedOverride(null, null);
+
+    /** {@code net.isr.dispatch}'s value {@code text} and its policy, null for "default" (each protocol's own). */
+    private record ParsedOverride(String text, Policy policy) {}
 
     /**
      * Starts {@code threads} netisr threads for the stack instance {@code name}, with sysctl nodes in
@@ -299,13 +308,75 @@ public final class Netisr {
         }
     }
 
+    /**
+     * Hands a list of packets linked through {@code nextpkt}, oldest first, to protocol {@code id}: each
+     * goes where {@link #dispatch} would send it, in list order, but the protocol, the policy and Giant are
+     * looked up once per list and the counters updated once (a driver's batch, {@code netisr_dispatch} of an
+     * {@code mbufq}). Consumes them all; a handler that throws for one packet is counted in {@code errors}
+     * and the rest still go. An unregistered protocol frees the list and throws.
+     */
+    public void dispatchList(int id, Mbuf first) {
+        Proto p = id > 0 && id < MAXPROT ? protos.get(id) : null;
+        if (p == null) {
+            Mbuf.freeList(first);
+            throw new IllegalArgumentException("netisr protocol " + id + " is not registered");
+        }
+        Policy policy = policy(p);
+        Thread self = Thread.currentThread();
+        int n = 0;
+        int direct = 0;
+        Mbuf m = first;
+        boolean giant = Giant.pickup(p.needsGiant);
+        try {
+            while (m != null) {
+                Mbuf cur = m;
+                m = cur.nextpkt();
+                cur.setNextpkt(null);
+                n++;
+                if (policy == Policy.DIRECT) {
+                    handleDirect(p, cur);
+                    continue;
+                }
+                Workstream ws = workstreamOf(cur);
+                if (policy == Policy.HYBRID && self != ws.thread && ws.idleFor(p)) {
+                    direct++;
+                    handleDirect(p, cur);
+                } else {
+                    enqueue(ws, p, cur);
+                }
+            }
+        } finally {
+            Giant.drop(giant);
+            p.dispatched.add(n);
+            if (direct > 0) {
+                p.hybridDirect.add(direct);
+            }
+            Mbuf.freeList(m); // only after an Error: the packets not reached
+        }
+    }
+
+    /** A direct dispatch's handler call, Giant already settled by the caller; failures as in {@link #runDirect}. */
+    private static void handleDirect(Proto p, Mbuf m) {
+        try {
+            p.handler.handle(m);
+        } catch (RuntimeException e) {
+            p.errors.inc();
+        }
+    }
+
     private Policy policy(Proto p) {
-        return switch (dispatchOverride.get()) {
-            case "direct" -> Policy.DIRECT;
-            case "deferred" -> Policy.DEFERRED;
-            case "hybrid" -> Policy.HYBRID;
-            default -> p.policy;
-        };
+        String text = dispatchOverride.get();
+        ParsedOverride o = parsedOverride;
+        if (o.text() != text) {
+            o = new ParsedOverride(text, switch (text) {
+                case "direct" -> Policy.DIRECT;
+                case "deferred" -> Policy.DEFERRED;
+                case "hybrid" -> Policy.HYBRID;
+                default -> null;
+            });
+            parsedOverride = o;
+        }
+        return o.policy() != null ? o.policy() : p.policy;
     }
 
     private static int flowKey(Mbuf m) {

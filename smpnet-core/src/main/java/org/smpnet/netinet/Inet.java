@@ -80,10 +80,25 @@ public final class Inet implements AutoCloseable {
         protocols.register(IpProtocols.IPPROTO_ICMP, icmp::input, null);
         netisr.register(Netisr.IP, "ip", ip::netisrInput, Netisr.Policy.HYBRID, 4096, Ip.class);
         netisr.register(Netisr.ARP, "arp", arp::netisrInput, Netisr.Policy.HYBRID, 1024, Arp.class);
-        ether.register(EtherRepr.ETHERTYPE_IP, (ifp, m) -> netisr.dispatch(Netisr.IP, m));
-        ether.register(EtherRepr.ETHERTYPE_ARP, (ifp, m) -> netisr.dispatch(Netisr.ARP, m));
+        ether.register(EtherRepr.ETHERTYPE_IP, toNetisr(netisr, Netisr.IP));
+        ether.register(EtherRepr.ETHERTYPE_ARP, toNetisr(netisr, Netisr.ARP));
         ifnets.addListener(arp);
         addrs.addListener(announcer);
+    }
+
+    /** The Ethernet handler of a netisr protocol: a frame or a run of frames goes to netisr as it came. */
+    private static Ether.Handler toNetisr(Netisr netisr, int proto) {
+        return new Ether.Handler() {
+            @Override
+            public void input(Ifnet ifp, Mbuf m) {
+                netisr.dispatch(proto, m);
+            }
+
+            @Override
+            public void inputList(Ifnet ifp, Mbuf first) {
+                netisr.dispatchList(proto, first);
+            }
+        };
     }
 
     /** Gratuitous ARP for a new IPv4 address on an Ethernet interface that is up. */

@@ -503,7 +503,15 @@ public final class Udp implements Protosw {
     private void inputUnicast(Mbuf m, Rcv r) {
         InputBatch batch = InputBatch.current();
         if (batch != null) {
-            InPcbEntry e = info.lookupEntry(r.src(), r.sport(), r.dst(), r.dport(), true);
+            long addrs = ((long) r.src().bits() << 32) | (r.dst().bits() & 0xffff_ffffL);
+            long ports = ((long) r.sport() << 16) | r.dport();
+            InPcbEntry e = (InPcbEntry) batch.recall(this, addrs, ports); // a run of one flow: one lookup
+            if (e == null) {
+                e = info.lookupEntry(r.src(), r.sport(), r.dst(), r.dport(), true);
+                if (e != null) {
+                    batch.remember(this, addrs, ports, e);
+                }
+            }
             if (e == null) {
                 refuse(m);
             } else {

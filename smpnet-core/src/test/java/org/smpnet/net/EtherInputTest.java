@@ -34,7 +34,9 @@ class EtherInputTest {
 
     @AfterEach
     void detach() {
-        list.detach(ifp);
+        if (ifp.state() == IfnetState.ATTACHED) {
+            list.detach(ifp);
+        }
     }
 
     private void in(MacAddr dst, int type, byte[] payload) {
@@ -139,5 +141,90 @@ class EtherInputTest {
         assertThat(sent).hasSize(1);
         assertThat(ifp.get(IfCounter.OERRORS)).isEqualTo(1);
         assertThat(ifp.get(IfCounter.OPACKETS)).isEqualTo(1);
+    }
+
+    /** The frames as a driver's batch: a list through nextpkt, oldest first. */
+    private static Mbuf list(byte[]... frames) {
+        return NetTestSupport.linked(java.util.Arrays.stream(frames).map(NetTestSupport::mbuf).toList());
+    }
+
+    private void inList(Mbuf first) {
+        int et = org.smpnet.kern.Epoch.NET.enter();
+        try {
+            ifp.inputListInEpoch(first);
+        } finally {
+            org.smpnet.kern.Epoch.NET.exit(et);
+        }
+    }
+
+    @Test
+    @DisplayName("R-IF-3: a driver's batch is filtered, counted and demultiplexed frame by frame, in order, as single frames are")
+    void listInputAsSingleFrames() {
+        int otherType = 0x88b7;
+        List<String> order = new CopyOnWriteArrayList<>();
+        ether.register(otherType, new Ether.Handler() {
+            @Override
+            public void input(Ifnet i, Mbuf m) {
+                order.add("other " + bytes(m)[0]);
+                m.freem();
+            }
+
+            @Override
+            public void inputList(Ifnet i, Mbuf first) {
+                order.add("run");
+                Ether.Handler.super.inputList(i, first);
+            }
+        });
+        inList(list(
+                frame(US, THEM, ETHERTYPE_TEST, new byte[] {1}),
+                new byte[13], // runt
+                frame(OTHER, THEM, ETHERTYPE_TEST, new byte[] {2}), // not for us
+                frame(MacAddr.BROADCAST, THEM, ETHERTYPE_TEST, new byte[] {3}),
+                frame(US, THEM, 0x88b6, new byte[] {4}), // no handler
+                frame(US, THEM, otherType, new byte[] {5}),
+                frame(US, THEM, otherType, new byte[] {6}),
+                frame(US, THEM, ETHERTYPE_TEST, new byte[] {7})));
+        assertThat(got).extracting(g -> g.payload()[0]).containsExactly((byte) 1, (byte) 3, (byte) 7);
+        assertThat(got.get(1).flags() & Mbuf.M_BCAST).isNotZero();
+        assertThat(order).containsExactly("run", "other 5", "other 6"); // one run of two, in order
+        assertThat(ether.runts.get()).isEqualTo(1);
+        assertThat(ether.notForUs.get()).isEqualTo(1);
+        assertThat(ether.noproto.get()).isEqualTo(1);
+        assertThat(ifp.get(IfCounter.IPACKETS)).isEqualTo(8);
+        assertThat(ifp.get(IfCounter.IBYTES)).isEqualTo(7 * 15 + 13);
+        assertThat(ifp.get(IfCounter.IERRORS)).isEqualTo(1);
+    }
+
+    @Test
+    @DisplayName("R-IF-3: in a batch, a handler that throws loses only its own frame (counted in iqdrops); the rest arrive")
+    void listInputSurvivesAFailingHandler() {
+        int failingType = 0x88b7;
+        List<Byte> seen = new CopyOnWriteArrayList<>();
+        ether.register(failingType, (i, m) -> {
+            byte b = bytes(m)[0];
+            m.freem();
+            if (b == 2) {
+                throw new IllegalStateException("handler bug");
+            }
+            seen.add(b);
+        });
+        inList(list(
+                frame(US, THEM, failingType, new byte[] {1}),
+                frame(US, THEM, failingType, new byte[] {2}),
+                frame(US, THEM, failingType, new byte[] {3}),
+                frame(US, THEM, ETHERTYPE_TEST, new byte[] {4})));
+        assertThat(seen).containsExactly((byte) 1, (byte) 3);
+        assertThat(got).extracting(g -> g.payload()[0]).containsExactly((byte) 4);
+        assertThat(ifp.get(IfCounter.IQDROPS)).isEqualTo(1);
+    }
+
+    @Test
+    @DisplayName("R-IF-3: a batch for a detached interface is dropped whole and counted")
+    void listInputOnDetachedInterface() {
+        list.detach(ifp);
+        inList(list(frame(US, THEM, ETHERTYPE_TEST, new byte[] {1}), frame(US, THEM, ETHERTYPE_TEST, new byte[] {2})));
+        assertThat(got).isEmpty();
+        assertThat(ifp.get(IfCounter.IQDROPS)).isEqualTo(2);
+        assertThat(ifp.get(IfCounter.IPACKETS)).isZero();
     }
 }

@@ -17,13 +17,34 @@ class IfQueueCloseRaceTest {
     @ValueSource(booleans = {true, false})
     @DisplayName("R-IF-1: close racing producers and drainers: every accepted packet is delivered or counted as a drop, nothing hangs")
     void closeWhileBusy(boolean mpsafenet) throws Exception {
+        closeWhileBusy(mpsafenet, false);
+    }
+
+    @ParameterizedTest(name = "net.mpsafenet={0}")
+    @ValueSource(booleans = {true, false})
+    @DisplayName("R-IF-1: the same race on a queue whose drainers hand batches over whole (IfQueue.forLists)")
+    void closeWhileBusyWithLists(boolean mpsafenet) throws Exception {
+        closeWhileBusy(mpsafenet, true);
+    }
+
+    private static void closeWhileBusy(boolean mpsafenet, boolean lists) throws Exception {
         NetTestSupport.inGiantMode(mpsafenet, () -> {
             for (int round = 0; round < 40; round++) {
                 AtomicLong got = new AtomicLong();
-                IfQueue q = new IfQueue("closerace", 256, IfQueueCloseRaceTest.class, m -> {
-                    got.incrementAndGet();
-                    m.freem();
-                });
+                IfQueue q = lists
+                        ? IfQueue.forLists("closerace", 256, IfQueueCloseRaceTest.class, first -> {
+                            for (Mbuf m = first; m != null; ) {
+                                Mbuf next = m.nextpkt();
+                                m.setNextpkt(null);
+                                got.incrementAndGet();
+                                m.freem();
+                                m = next;
+                            }
+                        })
+                        : new IfQueue("closerace", 256, IfQueueCloseRaceTest.class, m -> {
+                            got.incrementAndGet();
+                            m.freem();
+                        });
                 int producers = 3;
                 long[] accepted = new long[producers];
                 long[] refused = new long[producers];

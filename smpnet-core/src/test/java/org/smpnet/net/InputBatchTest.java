@@ -83,4 +83,36 @@ class InputBatchTest {
         assertThatThrownBy(b::close).hasMessage("sink failed");
         assertThat(seen).as("the run after the failure was freed, not delivered").isEmpty();
     }
+
+    @Test
+    @DisplayName("R-UDP-1: a protocol's lookup memo answers only its owner and key, and no longer than to the next flush")
+    void memoLastsUntilTheNextFlush() {
+        Object udp = new Object();
+        Object other = new Object();
+        InputBatch b = InputBatch.open();
+        try {
+            assertThat(b.recall(udp, 1, 2)).isNull();
+            b.remember(udp, 1, 2, "pcb");
+            assertThat(b.recall(udp, 1, 2)).isEqualTo("pcb");
+            assertThat(b.recall(other, 1, 2)).as("another owner").isNull();
+            assertThat(b.recall(udp, 1, 3)).as("another key").isNull();
+            assertThat(b.recall(udp, 0, 2)).as("another key").isNull();
+            InputBatch.Sink s = recorder("s");
+            for (int i = 0; i < InputBatch.CAPACITY; i++) {
+                b.defer(s, "A", z.gethdr(Mbuf.M_WAITOK, Mbuf.MT_DATA), i, null);
+            }
+            assertThat(b.recall(udp, 1, 2)).as("still before the flush").isEqualTo("pcb");
+            b.defer(s, "A", z.gethdr(Mbuf.M_WAITOK, Mbuf.MT_DATA), 64, null); // full: flushes first
+            assertThat(b.recall(udp, 1, 2)).as("after a flush").isNull();
+            b.remember(udp, 1, 2, "pcb");
+        } finally {
+            b.close();
+        }
+        InputBatch again = InputBatch.open();
+        try {
+            assertThat(again.recall(udp, 1, 2)).as("a closed batch's memo is gone").isNull();
+        } finally {
+            again.close();
+        }
+    }
 }

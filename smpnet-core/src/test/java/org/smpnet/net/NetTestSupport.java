@@ -70,6 +70,14 @@ public final class NetTestSupport {
         return ByteBuffer.allocate(Math.max(8, len)).putInt(flow).putInt(seq).array();
     }
 
+    /** Links packets into a list through {@code nextpkt}, in the order given, as a driver's batch; returns the first. */
+    public static Mbuf linked(List<Mbuf> packets) {
+        for (int i = 0; i + 1 < packets.size(); i++) {
+            packets.get(i).setNextpkt(packets.get(i + 1));
+        }
+        return packets.isEmpty() ? null : packets.get(0);
+    }
+
     public static Mbuf mbuf(byte[] b) {
         return Mbuf.devget(b, 0, b.length, Mbuf.M_WAITOK);
     }

@@ -41,6 +41,16 @@ class NetisrTest {
         return m;
     }
 
+    /** In a handler: says the thread got here and holds it until released, so later packets must queue behind it. */
+    private static void holdThread(CountDownLatch entered, CountDownLatch release) {
+        entered.countDown();
+        try {
+            release.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Waits (bounded) for a condition the netisr threads make true; fails the test if it never does. */
     private static void await(String what, BooleanSupplier done) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -174,12 +184,7 @@ class NetisrTest {
             m.freem();
             order.add(seq + (Thread.currentThread() == caller ? "@caller" : "@isr"));
             if (seq == 0) {
-                entered.countDown();
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                holdThread(entered, release);
             }
         }, Netisr.Policy.HYBRID, 100, NetisrTest.class);
         sysctl.set("net.isr.dispatch", "deferred"); // force packet 0 onto the thread, where it blocks
@@ -303,5 +308,81 @@ class NetisrTest {
                 .hasMessageContaining("queue limit");
         assertThatThrownBy(() -> n.dispatch(Netisr.ARP, packet(0, 0))).hasMessageContaining("not registered");
         assertThatThrownBy(() -> new Netisr("bad", 0, new Sysctl())).hasMessageContaining("threads");
+    }
+
+    /** Links packets of flow {@code flow}, sequence numbers {@code from} to {@code to - 1}, into a list through nextpkt. */
+    private static Mbuf packetList(int flow, int from, int to) {
+        return NetTestSupport.linked(java.util.stream.IntStream.range(from, to).mapToObj(i -> packet(flow, i)).toList());
+    }
+
+    @ParameterizedTest(name = "policy {0}")
+    @ValueSource(strings = {"DIRECT", "DEFERRED", "HYBRID"})
+    @DisplayName("R-ISR-1: a list goes where each of its packets would go, in order, each unlinked, counted once per packet")
+    void dispatchListAsSinglePackets(String policy) throws Exception {
+        Netisr n = netisr(1);
+        List<String> got = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread caller = Thread.currentThread();
+        Netisr.Proto p = n.register(Netisr.IP, "ip", m -> {
+            got.add(NetTestSupport.intAt(m, 4) + (Thread.currentThread() == caller ? "@caller" : "@isr")
+                    + (m.nextpkt() == null ? "" : " linked"));
+            m.freem();
+        }, Netisr.Policy.valueOf(policy), 100, NetisrTest.class);
+        n.dispatchList(Netisr.IP, packetList(3, 0, 5));
+        await("five packets", () -> got.size() == 5);
+        String where = policy.equals("DEFERRED") ? "@isr" : "@caller"; // hybrid: the flow's thread is idle
+        assertThat(got).containsExactly("0" + where, "1" + where, "2" + where, "3" + where, "4" + where);
+        assertThat(p.dispatched.get()).isEqualTo(5);
+        assertThat(p.queued.get()).isEqualTo(policy.equals("DEFERRED") ? 5 : 0);
+        assertThat(p.hybridDirect.get()).isEqualTo(policy.equals("HYBRID") ? 5 : 0);
+    }
+
+    @Test
+    @DisplayName("R-ISR-1: hybrid dispatch of a list queues behind a busy flow thread, never overtaking it")
+    void dispatchListHybridQueuesBehindBusyThread() throws Exception {
+        Netisr n = netisr(1);
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        List<Integer> order = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Netisr.Proto p = n.register(Netisr.IP, "ip", m -> {
+            int seq = NetTestSupport.intAt(m, 4);
+            m.freem();
+            order.add(seq);
+            if (seq == 0) {
+                holdThread(entered, release);
+            }
+        }, Netisr.Policy.HYBRID, 100, NetisrTest.class);
+        sysctl.set("net.isr.dispatch", "deferred");
+        n.dispatch(Netisr.IP, packet(7, 0));
+        assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+        sysctl.set("net.isr.dispatch", "default");
+        n.dispatchList(Netisr.IP, packetList(7, 1, 4));
+        assertThat(p.hybridDirect.get()).isZero();
+        release.countDown();
+        await("all four", () -> p.handled.get() == 4);
+        assertThat(order).containsExactly(0, 1, 2, 3);
+    }
+
+    @Test
+    @DisplayName("R-ISR-1: in a directly dispatched list, a handler that throws loses only its packet (counted); an unregistered protocol frees the list and throws")
+    void dispatchListFailures() {
+        Netisr n = netisr(1);
+        List<Integer> good = new ArrayList<>();
+        Netisr.Proto p = n.register(Netisr.IP, "ip", m -> {
+            int seq = NetTestSupport.intAt(m, 4);
+            m.freem();
+            if (seq % 2 == 1) {
+                throw new IllegalStateException("handler bug on " + seq);
+            }
+            good.add(seq);
+        }, Netisr.Policy.DIRECT, 100, NetisrTest.class);
+        n.dispatchList(Netisr.IP, packetList(0, 0, 6)); // must not throw
+        assertThat(good).containsExactly(0, 2, 4);
+        assertThat(p.errors.get()).isEqualTo(3);
+        assertThat(p.dispatched.get()).isEqualTo(6);
+        Mbuf orphan = packetList(0, 0, 2);
+        Mbuf second = orphan.nextpkt();
+        assertThatThrownBy(() -> n.dispatchList(Netisr.IPV6, orphan)).hasMessageContaining("not registered");
+        assertThat(orphan.type()).as("freed").isEqualTo(Mbuf.MT_NOTMBUF);
+        assertThat(second.type()).as("freed").isEqualTo(Mbuf.MT_NOTMBUF);
     }
 }
