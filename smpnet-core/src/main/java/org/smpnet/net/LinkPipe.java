@@ -64,12 +64,6 @@ public final class LinkPipe {
      */
     private volatile boolean idleWire;
 
-    /**
-     * Hand-overs in senders' threads (see the class comment) are sections of this epoch, so {@link #drain}
-     * can wait for them. Its slots are per thread: one shared count was a cache line every sender of the
-     * pipe (one per flow) took turns to write twice per packet.
-     */
-    private final Epoch passing = new Epoch("linkpipe");
 
     public final Counter entered = new Counter();
     public final Counter delivered = new Counter();
@@ -134,24 +128,23 @@ public final class LinkPipe {
         }
     }
 
-    /** Sends {@code m} into the pipe; consumes it. */
+    /**
+     * Sends {@code m} into the pipe; consumes it. Called inside a net-epoch section (a driver's transmit
+     * is), which covers a hand-over in the sender's thread for {@link #drain}.
+     */
     public void send(Mbuf m) {
+        Epoch.NET.assertInEpoch();
         entered.inc();
         if (idleWire) {
-            int section = passing.enter();
-            try {
-                deliver(m);
-            } finally {
-                passing.exit(section);
-            }
+            deliver(m);
             return;
         }
         Mbuf copy = null;
-        int pass = -1;
+        boolean pass = false;
         lock.lock();
         try {
             if (!closed && heap.isEmpty() && !busy && config.isPerfect()) {
-                pass = passing.enter(); // a token is never negative
+                pass = true;
                 return;
             }
             if (closed || heap.size() >= config.queueLimit()) {
@@ -189,12 +182,8 @@ public final class LinkPipe {
             publishLocked();
         } finally {
             lock.unlock();
-            if (pass >= 0) {
-                try {
-                    deliver(m);
-                } finally {
-                    passing.exit(pass);
-                }
+            if (pass) {
+                deliver(m);
             }
         }
     }
@@ -305,7 +294,8 @@ public final class LinkPipe {
     }
 
     /**
-     * Waits until every packet in the pipe has been delivered or dropped. May sleep; hold no lock.
+     * Waits until every packet in the pipe has been delivered or dropped. May sleep; hold no lock and be in
+     * no net-epoch section.
      *
      * @throws IllegalStateException on a {@link ManualClock} with packets still in flight: virtual time does
      *     not pass while this waits, so advance the clock past the last departure first
@@ -323,7 +313,9 @@ public final class LinkPipe {
         } finally {
             lock.unlock();
         }
-        passing.synchronize(); // senders inside a hand-over: a few instructions each
+        // Senders inside a hand-over: each is in a net-epoch section (see send), so a grace period of the
+        // net epoch waits for them, and senders pay no section of their own per packet.
+        Epoch.NET.synchronize();
     }
 
     /** Packets in flight. */

@@ -139,6 +139,16 @@ class EpairPipeTest {
     /** Arrival times (virtual ms) and sequence numbers of what a manual-clock pipe delivers. */
     private record Arrivals(List<Long> millis, List<Integer> seqs) {}
 
+    /** A pipe's sender is a driver's transmit, inside a net-epoch section. */
+    private static void sendInEpoch(LinkPipe p, Mbuf m) {
+        int et = org.smpnet.kern.Epoch.NET.enter();
+        try {
+            p.send(m);
+        } finally {
+            org.smpnet.kern.Epoch.NET.exit(et);
+        }
+    }
+
     private static Arrivals runManual(PipeConfig cfg, int n, long advanceMillis) {
         org.smpnet.kern.ManualClock clock = new org.smpnet.kern.ManualClock();
         Arrivals a = new Arrivals(new ArrayList<>(), new ArrayList<>());
@@ -149,7 +159,7 @@ class EpairPipeTest {
                 m.freem();
             }, wheels);
             for (int i = 0; i < n; i++) {
-                p.send(mbuf(NetTestSupport.seqPayload(0, i, 100)));
+                sendInEpoch(p, mbuf(NetTestSupport.seqPayload(0, i, 100)));
             }
             clock.advance(Duration.ofMillis(advanceMillis));
             assertThat(p.inFlight()).isZero();
@@ -170,7 +180,7 @@ class EpairPipeTest {
                 m.freem();
             }, wheels);
             for (int i = 0; i < 3; i++) {
-                p.send(mbuf(NetTestSupport.seqPayload(0, i, 100)));
+                sendInEpoch(p, mbuf(NetTestSupport.seqPayload(0, i, 100)));
             }
             clock.advance(Duration.ofMillis(109));
             assertThat(at).isEmpty();
