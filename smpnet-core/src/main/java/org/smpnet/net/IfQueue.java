@@ -16,7 +16,8 @@ import org.smpnet.kern.Witness;
  * A bounded packet queue drained by its own thread: a driver's receive ring and its interrupt thread
  * ({@code ithread}). Producers {@link #enqueue} from any thread; a drainer takes everything queued at once
  * (like a driver's rx ring cleaned per interrupt) and hands each packet to the consumer in order with no
- * lock held, under Giant when the driver is not MPSAFE (R-IF-5). Producers wake the ithread only when no
+ * lock held, under Giant when the driver is not MPSAFE (R-IF-5); a queue made by {@link #forLists} hands
+ * the batch over whole, as a list, so the stack reads per-batch state once. Producers wake the ithread only when no
  * drainer is active, so a busy ithread costs them no wake-up.
  *
  * <p>Drainers: the ithread, a sender serving its {@link DeferredInput} claim, and busy pollers (Linux's
@@ -678,13 +679,7 @@ public final class IfQueue {
         try {
             if (listConsumer != null) {
                 m = null;
-                if (closed) {
-                    drops.add(k);
-                    Mbuf.freeList(batch);
-                } else {
-                    ok = k;
-                    handList(batch);
-                }
+                ok = handList(batch, k);
             } else {
                 while (m != null) {
                     Mbuf cur = m;
@@ -722,13 +717,23 @@ public final class IfQueue {
         return k;
     }
 
-    /** Gives a batch to the list consumer, which consumes it all; a failure of its own counts as one drop. */
-    private void handList(Mbuf batch) {
+    /**
+     * Gives a batch of {@code k} packets to the list consumer, which consumes it all, and returns how many
+     * were handed over: none after close (they are freed and counted as drops). A failure of the consumer's
+     * own counts as one drop.
+     */
+    private int handList(Mbuf batch, int k) {
+        if (closed) { // closed while this batch was out, as close() drops the queue
+            drops.add(k);
+            Mbuf.freeList(batch);
+            return 0;
+        }
         try {
             listConsumer.accept(batch);
         } catch (RuntimeException e) {
             drops.inc();
         }
+        return k;
     }
 
     /**

@@ -64,7 +64,6 @@ public final class LinkPipe {
      */
     private volatile boolean idleWire;
 
-
     public final Counter entered = new Counter();
     public final Counter delivered = new Counter();
     public final Counter lost = new Counter();
