@@ -197,15 +197,13 @@ public final class Udp implements Protosw {
             throw new ErrnoException(Errno.EINVAL, "udp takes no control messages on send");
         }
         InPcb inp;
-        Sockaddr.In to;
         try {
             inp = pcb(so);
-            to = addr == null ? null : inet4(addr);
         } catch (ErrnoException e) {
             m.freem();
             throw e;
         }
-        output(inp, m, to); // consumes m, also when it throws
+        output(inp, m, addr); // consumes m, also when it throws
     }
 
     /** {@link #output} to a socket-layer address (null: the connected peer). Consumes {@code m}. */

@@ -51,6 +51,17 @@ class NetisrTest {
         }
     }
 
+    /**
+     * Puts packet 0 of flow 7 on its netisr thread, whose handler holds it there ({@link #holdThread}), and
+     * returns once it is held, with the protocols' own policies back in force.
+     */
+    private void occupyFlowThread(Netisr n, int proto, CountDownLatch entered) throws InterruptedException {
+        sysctl.set("net.isr.dispatch", "deferred"); // force packet 0 onto the thread, where it blocks
+        n.dispatch(proto, packet(7, 0));
+        assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+        sysctl.set("net.isr.dispatch", "default");
+    }
+
     /** Waits (bounded) for a condition the netisr threads make true; fails the test if it never does. */
     private static void await(String what, BooleanSupplier done) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -187,10 +198,7 @@ class NetisrTest {
                 holdThread(entered, release);
             }
         }, Netisr.Policy.HYBRID, 100, NetisrTest.class);
-        sysctl.set("net.isr.dispatch", "deferred"); // force packet 0 onto the thread, where it blocks
-        n.dispatch(Netisr.IPV6, packet(7, 0));
-        assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
-        sysctl.set("net.isr.dispatch", "default");
+        occupyFlowThread(n, Netisr.IPV6, entered);
         n.dispatch(Netisr.IPV6, packet(7, 1)); // the thread is busy: must queue, not overtake packet 0
         assertThat(p.hybridDirect.get()).isZero();
         assertThat(p.queued.get()).isEqualTo(2);
@@ -351,10 +359,7 @@ class NetisrTest {
                 holdThread(entered, release);
             }
         }, Netisr.Policy.HYBRID, 100, NetisrTest.class);
-        sysctl.set("net.isr.dispatch", "deferred");
-        n.dispatch(Netisr.IP, packet(7, 0));
-        assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
-        sysctl.set("net.isr.dispatch", "default");
+        occupyFlowThread(n, Netisr.IP, entered);
         n.dispatchList(Netisr.IP, packetList(7, 1, 4));
         assertThat(p.hybridDirect.get()).isZero();
         release.countDown();
