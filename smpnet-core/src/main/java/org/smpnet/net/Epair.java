@@ -39,6 +39,20 @@ public final class Epair {
          */
         @Override
         public void transmit(Ifnet ifp, Mbuf m) {
+            offload(m);
+            out.send(m);
+        }
+
+        /** A batch goes into the pipe whole ({@link LinkPipe#sendList}). */
+        @Override
+        public void transmitList(Ifnet ifp, Mbuf first) {
+            for (Mbuf m = first; m != null; m = m.nextpkt()) {
+                offload(m);
+            }
+            out.sendList(first);
+        }
+
+        private static void offload(Mbuf m) {
             int f = m.csumFlags();
             int g = f;
             if ((f & (Mbuf.CSUM_IP_UDP | Mbuf.CSUM_IP_TCP)) != 0) {
@@ -50,7 +64,6 @@ public final class Epair {
             if (g != f) {
                 m.setCsum(g, m.csumData());
             }
-            out.send(m);
         }
 
         @Override

@@ -220,15 +220,52 @@ public final class Ether {
         }
     }
 
+    /**
+     * {@link #outputInEpoch} for a batch of packets linked through {@code nextpkt}, all to {@code dst}: each
+     * gets its header (one that cannot is dropped and counted, as alone), and the batch goes to the
+     * interface whole ({@link Ifnet#transmitListInEpoch}), in order. Consumes them all.
+     */
+    public void outputListInEpoch(Ifnet ifp, Mbuf first, MacAddr dst, int type) {
+        EtherRepr repr = new EtherRepr(dst, MacAddr.read(ifp.lladdrShared(), 0), type);
+        Mbuf head = null;
+        Mbuf tail = null;
+        Mbuf m = first;
+        try {
+            while (m != null) {
+                Mbuf cur = m;
+                m = cur.nextpkt();
+                cur.setNextpkt(null);
+                Mbuf h = encap(ifp, cur, repr);
+                if (h == null) {
+                    continue;
+                }
+                if (tail == null) {
+                    head = h;
+                } else {
+                    tail.setNextpkt(h);
+                }
+                tail = h;
+            }
+        } catch (RuntimeException | Error e) {
+            Mbuf.freeList(m);
+            Mbuf.freeList(head);
+            throw e;
+        }
+        ifp.transmitListInEpoch(head);
+    }
+
     private Mbuf encap(Ifnet ifp, Mbuf m, MacAddr dst, int type) {
+        return encap(ifp, m, new EtherRepr(dst, MacAddr.read(ifp.lladdrShared(), 0), type));
+    }
+
+    private Mbuf encap(Ifnet ifp, Mbuf m, EtherRepr repr) {
         Mbuf h = m.prepend(EtherView.HEADER_LEN, Mbuf.M_NOWAIT);
         if (h == null) {
             nomem.inc();
             ifp.counter(IfCounter.OQDROPS).inc();
             return null;
         }
-        new EtherRepr(dst, MacAddr.read(ifp.lladdrShared(), 0), type)
-                .emit(new EtherView(h.writableData(), h.dataOff()));
+        repr.emit(new EtherView(h.writableData(), h.dataOff()));
         return h;
     }
 }

@@ -14,6 +14,26 @@ public interface IfDriver {
      */
     void transmit(Ifnet ifp, Mbuf m);
 
+    /**
+     * Queues a batch of frames linked through {@code nextpkt}, in order, and consumes every one; called as
+     * {@link #transmit} is. This default gives each to {@link #transmit} in turn; a driver that can take a
+     * list at once overrides it. If a transmit throws, the frames it did not reach are freed before the
+     * exception propagates.
+     */
+    default void transmitList(Ifnet ifp, Mbuf first) {
+        Mbuf m = first;
+        try {
+            while (m != null) {
+                Mbuf cur = m;
+                m = cur.nextpkt();
+                cur.setNextpkt(null);
+                transmit(ifp, cur);
+            }
+        } finally {
+            Mbuf.freeList(m);
+        }
+    }
+
     /** Brings the hardware up (IFF_UP set by the user); default: nothing to do. */
     default void init(Ifnet ifp) {}
 

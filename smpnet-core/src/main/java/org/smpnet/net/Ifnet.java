@@ -558,6 +558,44 @@ public final class Ifnet {
         }
     }
 
+    /**
+     * {@link #transmitInEpoch} for a batch of complete frames linked through {@code nextpkt} (a protocol
+     * sending a {@code sendmmsg}'s datagrams): the interface's state, counters and Giant are taken once for
+     * the list, which goes to the driver whole ({@link IfDriver#transmitList}), in order. Consumes them all.
+     */
+    public void transmitListInEpoch(Mbuf first) {
+        Epoch.NET.assertInEpoch();
+        if (first == null) {
+            return;
+        }
+        int n = 0;
+        long bytes = 0;
+        for (Mbuf m = first; m != null; m = m.nextpkt()) {
+            n++;
+            bytes += m.pktLen();
+        }
+        int f = flagsCopy;
+        if (state != IfnetState.ATTACHED || (f & (IfFlags.UP | IfFlags.RUNNING)) != (IfFlags.UP | IfFlags.RUNNING)) {
+            counters[IfCounter.OERRORS.ordinal()].add(n);
+            Mbuf.freeList(first);
+            return;
+        }
+        counters[IfCounter.OPACKETS.ordinal()].add(n);
+        counters[IfCounter.OBYTES.ordinal()].add(bytes);
+        PacketTap t = tap.get();
+        if (t != null) {
+            for (Mbuf m = first; m != null; m = m.nextpkt()) {
+                t.tap(this, m, PacketTap.Direction.OUT);
+            }
+        }
+        boolean giant = Giant.pickup(needsGiant);
+        try {
+            driver.transmitList(this, first);
+        } finally {
+            Giant.drop(giant);
+        }
+    }
+
     /** Fails with {@link IfnetGoneException} unless attached: for control paths (ioctl-like calls). */
     public void checkAttached() {
         IfnetState s = state;

@@ -62,6 +62,29 @@ public final class Arp implements IfnetListener {
      *
      * @throws ErrnoException EHOSTDOWN if {@code dst} did not answer {@code maxtries} requests recently
      */
+    /**
+     * The link address of {@code dst} on {@code ifp} if its entry is reachable (the lock-free part of
+     * {@link #resolve(Ifnet, InAddr, Mbuf, IpRoute)}, which it shares), else null: then only {@code resolve}
+     * knows what to do with a packet (hold it, ask, or fail). Remembers a reachable entry in {@code ro}.
+     */
+    MacAddr reachable(Ifnet ifp, InAddr dst, IpRoute ro) {
+        if (ro != null) {
+            Llentry c = ro.lle();
+            if (c != null && c.ifp == ifp && c.addr.equals(dst)) {
+                MacAddr fast = c.fastMac;
+                if (fast != null) {
+                    return fast;
+                }
+            }
+        }
+        Llentry e = table(ifp).get(dst);
+        MacAddr fast = e == null ? null : e.fastMac;
+        if (fast != null && ro != null) {
+            ro.setLle(e);
+        }
+        return fast;
+    }
+
     MacAddr resolve(Ifnet ifp, InAddr dst, Mbuf m) throws ErrnoException {
         return resolve(ifp, dst, m, null);
     }
@@ -72,26 +95,12 @@ public final class Arp implements IfnetListener {
      * table is looked up. A reachable entry has a {@code fastMac}; deleting or aging it clears that first.
      */
     MacAddr resolve(Ifnet ifp, InAddr dst, Mbuf m, IpRoute ro) throws ErrnoException {
-        if (ro != null) {
-            Llentry c = ro.lle();
-            if (c != null && c.ifp == ifp && c.addr.equals(dst)) {
-                MacAddr fast = c.fastMac;
-                if (fast != null) {
-                    return fast;
-                }
-            }
+        MacAddr fast = reachable(ifp, dst, ro);
+        if (fast != null) {
+            return fast;
         }
         ConcurrentHashMap<InAddr, Llentry> t = table(ifp);
         Llentry e = t.get(dst);
-        if (e != null) {
-            MacAddr fast = e.fastMac;
-            if (fast != null) {
-                if (ro != null) {
-                    ro.setLle(e);
-                }
-                return fast;
-            }
-        }
         for (;;) {
             if (e == null) {
                 e = t.computeIfAbsent(dst, a -> newEntry(ifp, a));

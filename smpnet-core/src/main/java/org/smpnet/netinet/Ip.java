@@ -94,6 +94,139 @@ public final class Ip {
         output(m, src, dst, proto, opts, ro, null, true);
     }
 
+    /**
+     * {@link #outputInEpoch} for a batch of transport segments linked through {@code nextpkt}, all from
+     * {@code src} to {@code dst} with {@code opts} (a {@code sendmmsg}'s run of datagrams to one address):
+     * sends them in order and consumes them all. Returns how many were sent. When one fails, the rest are
+     * freed unsent: the first's error is thrown, a later one's is not reported (as {@code sendmmsg} does).
+     *
+     * <p>A unicast batch whose route, next hop and link address are settled and whose packets all fit the
+     * MTU is routed once: its headers are built and it goes to the interface as one list, counted once.
+     * Anything else (no route yet, ARP to ask, broadcast, multicast, local, fragments) goes packet by packet
+     * through {@link #outputInEpoch}, which knows what to do with it.
+     */
+    public int outputListInEpoch(Mbuf first, InAddr src, InAddr dst, int proto, IpOutOpts opts, IpRoute ro)
+            throws ErrnoException {
+        Epoch.NET.assertInEpoch();
+        ListRoute lr = listRoute(first, src, dst, opts, ro);
+        if (lr == null) {
+            return outputEach(first, src, dst, proto, opts, ro);
+        }
+        int ttl = opts.ttl() >= 0 ? opts.ttl() : defttl.get();
+        InAddr from = src.isAny() ? lr.hop.source() : src;
+        Mbuf head = null;
+        Mbuf tail = null;
+        int n = 0;
+        ErrnoException failed = null;
+        Mbuf m = first;
+        try {
+            while (m != null) {
+                Mbuf cur = m;
+                m = cur.nextpkt();
+                cur.setNextpkt(null);
+                int len = cur.pktLen() + Ipv4View.MIN_HEADER_LEN;
+                Mbuf h = cur.prepend(Ipv4View.MIN_HEADER_LEN, Mbuf.M_NOWAIT);
+                h = h == null ? null : h.pullup(Ipv4View.MIN_HEADER_LEN);
+                if (h == null) {
+                    stats.odropped.inc();
+                    failed = new ErrnoException(Errno.ENOBUFS, "no mbuf for the IPv4 header");
+                    break;
+                }
+                Ipv4View v = new Ipv4View(h.writableData(), h.dataOff());
+                Ipv4Repr.emitUnsummed(v, from, dst, proto, ttl, opts.tos(), newId(src, dst, proto, ro), opts.df(), false, 0,
+                        len, null);
+                int f = h.csumFlags();
+                if ((f & CSUM_DELAY_DATA) != 0 && (lr.ifp.hwassist() & f & CSUM_DELAY_DATA) == 0) {
+                    delayedCksum(h, v);
+                }
+                v.fillChecksum();
+                h.setCsum(h.csumFlags() | Mbuf.CSUM_IP, h.csumData());
+                if (tail == null) {
+                    head = h;
+                } else {
+                    tail.setNextpkt(h);
+                }
+                tail = h;
+                n++;
+            }
+        } finally {
+            Mbuf.freeList(m);
+        }
+        stats.localout.add(n);
+        lr.hop.pksent().add(n);
+        if (head != null) {
+            inet.ether().outputListInEpoch(lr.ifp, head, lr.mac, EtherRepr.ETHERTYPE_IP);
+        }
+        if (failed != null && n == 0) {
+            throw failed;
+        }
+        return n;
+    }
+
+    /** Where a batch for {@link #outputListInEpoch} goes when it can go as one list. */
+    private record ListRoute(InRouting.Hop hop, Ifnet ifp, MacAddr mac) {}
+
+    /**
+     * The settled unicast path of a batch to {@code dst} ({@code ip_output}'s decisions, taken once), or
+     * null when any packet needs the per-packet path: no route or a failing one (its error and counters
+     * are the per-packet path's), local, broadcast or multicast, a blackhole, the loopback interface, no
+     * source address, a packet over the MTU, or no reachable link address.
+     */
+    private ListRoute listRoute(Mbuf first, InAddr src, InAddr dst, IpOutOpts opts, IpRoute ro) {
+        if (dst.isMulticast() || dst.isLimitedBroadcast()) {
+            return null;
+        }
+        IpRoute.Entry e;
+        InRouting.Hop hop;
+        try {
+            e = path(dst, ro);
+            hop = e.local() || e.linkBcast() ? null : checkHop(dst, e.hop(), opts.dontRoute());
+        } catch (ErrnoException ex) {
+            return null;
+        }
+        if (hop == null || hop.kind() == InRouting.Hop.BLACKHOLE || (src.isAny() && hop.source() == null)) {
+            return null;
+        }
+        Ifnet ifp = hop.ifp();
+        if (ifp.type() == IfType.LOOP) {
+            return null;
+        }
+        int mtu = hop.mtu() > 0 ? Math.min(hop.mtu(), ifp.mtu()) : ifp.mtu();
+        for (Mbuf m = first; m != null; m = m.nextpkt()) {
+            if (m.pktLen() + Ipv4View.MIN_HEADER_LEN > mtu) {
+                return null;
+            }
+        }
+        MacAddr mac = inet.arp().reachable(ifp, hop.nexthop(dst), ro);
+        return mac == null ? null : new ListRoute(hop, ifp, mac);
+    }
+
+    /** A batch the per-packet way ({@link #outputListInEpoch}'s fallback), with its error rule. */
+    private int outputEach(Mbuf first, InAddr src, InAddr dst, int proto, IpOutOpts opts, IpRoute ro)
+            throws ErrnoException {
+        int sent = 0;
+        Mbuf m = first;
+        try {
+            while (m != null) {
+                Mbuf cur = m;
+                m = cur.nextpkt();
+                cur.setNextpkt(null);
+                try {
+                    output(cur, src, dst, proto, opts, ro, null, true);
+                } catch (ErrnoException e) {
+                    if (sent == 0) {
+                        throw e;
+                    }
+                    return sent;
+                }
+                sent++;
+            }
+            return sent;
+        } finally {
+            Mbuf.freeList(m);
+        }
+    }
+
     private void output(Mbuf m, InAddr src, InAddr dst, int proto, IpOutOpts opts, IpRoute ro, byte[] ipopts,
             boolean inEpoch) throws ErrnoException {
         if (ipopts != null && (ipopts.length % 4 != 0 || ipopts.length > Ipv4View.MAX_HEADER_LEN - Ipv4View.MIN_HEADER_LEN)) {

@@ -220,7 +220,8 @@ public final class Udp implements Protosw {
 
     /**
      * {@code sendmmsg}'s datagrams as one call: their destinations are read under one hold of the PCB lock
-     * (a run to one address shares one), and they go to IP inside one net epoch section. A datagram that
+     * (a run to one address shares one), and they go to IP inside one net epoch section, each run to one
+     * address as one list ({@link Ip#outputListInEpoch}). A datagram that
      * needs more (an implicit bind) or whose destination fails goes the general way ({@link #output}),
      * which binds or throws its error. Hold no lock.
      */
@@ -248,17 +249,23 @@ public final class Udp implements Protosw {
                 }
                 int et = Epoch.NET.enter();
                 try {
-                    for (; i < k; i++) {
-                        Mbuf m = ms[i];
-                        ms[i] = null;
+                    while (i < k) {
+                        int end = i + 1;
+                        while (end < k && dests[end] == dests[i]) { // destinations() shares one Dest per run
+                            end++;
+                        }
+                        int sent;
                         try {
-                            checkLength(m);
-                            send(inp, m, dests[i], true);
+                            sent = sendRun(inp, ms, dests[i], i, end);
                         } catch (ErrnoException e) {
                             if (i == 0) {
                                 throw e;
                             }
                             return i;
+                        }
+                        i += sent;
+                        if (i < end) {
+                            return i; // a later datagram of the run failed: not reported
                         }
                     }
                 } finally {
@@ -303,7 +310,7 @@ public final class Udp implements Protosw {
             m.freem();
             throw e;
         }
-        send(inp, m, d, false);
+        send(inp, m, d);
     }
 
     /** EMSGSIZE (freeing {@code m}) for a datagram too long for one IPv4 packet. */
@@ -348,9 +355,60 @@ public final class Udp implements Protosw {
 
     /**
      * Adds the header and checksum for {@code d} and hands the datagram ({@linkplain #checkLength checked})
-     * to IP ({@code inEpoch}: the caller is in a net epoch section). Consumes {@code m}. Hold no lock.
+     * to IP. Consumes {@code m}. Hold no lock.
      */
-    private void send(InPcb inp, Mbuf m, Dest d, boolean inEpoch) throws ErrnoException {
+    private void send(InPcb inp, Mbuf m, Dest d) throws ErrnoException {
+        Mbuf h = encap(m, d);
+        stats.opackets.inc();
+        inet.ip().output(h, d.laddr(), d.faddr(), UdpHdr.IPPROTO_UDP, d.opts(), inp.route);
+    }
+
+    /**
+     * {@code ms[from, to)}, datagrams to one destination {@code d}, as {@link #send} each, inside the
+     * caller's net-epoch section, handed to IP as one list ({@link Ip#outputListInEpoch}). Takes each
+     * datagram out of {@code ms} as it takes it over; those after a failed one stay. Returns how many were
+     * sent; throws the first one's error if it failed.
+     */
+    private int sendRun(InPcb inp, Mbuf[] ms, Dest d, int from, int to) throws ErrnoException {
+        Mbuf head = null;
+        Mbuf tail = null;
+        int n = 0;
+        ErrnoException failed = null;
+        for (int i = from; i < to; i++) {
+            Mbuf m = ms[i];
+            ms[i] = null;
+            Mbuf h;
+            try {
+                checkLength(m);
+                h = encap(m, d);
+            } catch (ErrnoException e) {
+                failed = e;
+                break;
+            }
+            if (tail == null) {
+                head = h;
+            } else {
+                tail.setNextpkt(h);
+            }
+            tail = h;
+            n++;
+        }
+        if (head == null) {
+            throw failed;
+        }
+        int sent;
+        try {
+            sent = inet.ip().outputListInEpoch(head, d.laddr(), d.faddr(), UdpHdr.IPPROTO_UDP, d.opts(), inp.route);
+        } catch (ErrnoException e) {
+            stats.opackets.inc(); // the first reached IP, as with send
+            throw e;
+        }
+        stats.opackets.add(sent < n ? sent + 1 : n);
+        return sent;
+    }
+
+    /** Adds the UDP header and (delayed) checksum for {@code d}; consumes {@code m}, also when it throws. */
+    private Mbuf encap(Mbuf m, Dest d) throws ErrnoException {
         int len = m.pktLen();
         Mbuf h = m.prepend(UdpHdr.LEN, Mbuf.M_NOWAIT);
         h = h == null ? null : h.pullup(UdpHdr.LEN);
@@ -366,12 +424,7 @@ public final class Udp implements Protosw {
             UdpHdr.emit(b, h.dataOff(), d.lport(), d.fport(), ulen, pseudo);
             h.setCsum(h.csumFlags() | Mbuf.CSUM_IP_UDP, UdpHdr.SUM_OFFSET);
         }
-        stats.opackets.inc();
-        if (inEpoch) {
-            inet.ip().outputInEpoch(h, d.laddr(), d.faddr(), UdpHdr.IPPROTO_UDP, d.opts(), inp.route);
-        } else {
-            inet.ip().output(h, d.laddr(), d.faddr(), UdpHdr.IPPROTO_UDP, d.opts(), inp.route);
-        }
+        return h;
     }
 
     /**

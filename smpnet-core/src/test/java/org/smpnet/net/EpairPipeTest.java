@@ -20,6 +20,11 @@ class EpairPipeTest {
 
     /** Sends {@code n} numbered frames from a to b through a pipe configured with {@code cfg}. */
     private static Run send(PipeConfig cfg, int n) {
+        return send(cfg, n, 1);
+    }
+
+    /** {@link #send(PipeConfig, int)} in lists of up to {@code batch} frames ({@link Ether#outputListInEpoch}) when above 1. */
+    private static Run send(PipeConfig cfg, int n, int batch) {
         IfnetList la = new IfnetList("pipeA");
         IfnetList lb = new IfnetList("pipeB");
         Ether ea = new Ether();
@@ -32,8 +37,21 @@ class EpairPipeTest {
         Epair e = Epair.create(0, la, ea, lb, eb, cfg, PipeConfig.NONE);
         try {
             MacAddr dst = MacAddr.of(e.b().lladdr());
-            for (int i = 0; i < n; i++) {
-                ea.output(e.a(), mbuf(NetTestSupport.seqPayload(0, i, 46)), dst, ETHERTYPE_TEST);
+            for (int i = 0; i < n; i += batch) {
+                if (batch == 1) {
+                    ea.output(e.a(), mbuf(NetTestSupport.seqPayload(0, i, 46)), dst, ETHERTYPE_TEST);
+                    continue;
+                }
+                List<Mbuf> ms = new ArrayList<>();
+                for (int j = i; j < Math.min(n, i + batch); j++) {
+                    ms.add(mbuf(NetTestSupport.seqPayload(0, j, 46)));
+                }
+                int et = org.smpnet.kern.Epoch.NET.enter();
+                try {
+                    ea.outputListInEpoch(e.a(), NetTestSupport.linked(ms), dst, ETHERTYPE_TEST);
+                } finally {
+                    org.smpnet.kern.Epoch.NET.exit(et);
+                }
             }
             e.quiesce();
             LinkPipe p = e.pipeAtoB();
@@ -61,16 +79,28 @@ class EpairPipeTest {
         try {
             MacAddr dst = MacAddr.of(e.b().lladdr());
             int[] sent = {0, Mbuf.CSUM_IP, Mbuf.CSUM_IP | Mbuf.CSUM_IP_UDP, Mbuf.CSUM_IP_TCP};
+            List<Mbuf> batch = new ArrayList<>();
             for (int f : sent) {
                 Mbuf m = mbuf(NetTestSupport.seqPayload(0, f, 46));
                 m.setCsum(f, 0);
                 ea.output(e.a(), m, dst, ETHERTYPE_TEST);
+                Mbuf again = mbuf(NetTestSupport.seqPayload(0, f, 46));
+                again.setCsum(f, 0);
+                batch.add(again);
+            }
+            int et = org.smpnet.kern.Epoch.NET.enter();
+            try {
+                ea.outputListInEpoch(e.a(), NetTestSupport.linked(batch), dst, ETHERTYPE_TEST); // the list transmit too
+            } finally {
+                org.smpnet.kern.Epoch.NET.exit(et);
             }
             e.quiesce();
             int l3 = Mbuf.CSUM_L3_CALC | Mbuf.CSUM_L3_VALID;
             int l4 = Mbuf.CSUM_L4_CALC | Mbuf.CSUM_L4_VALID;
-            assertThat(flags).containsExactly(0, Mbuf.CSUM_IP | l3, Mbuf.CSUM_IP | Mbuf.CSUM_IP_UDP | l3 | l4,
-                    Mbuf.CSUM_IP_TCP | l4);
+            List<Integer> each = List.of(0, Mbuf.CSUM_IP | l3, Mbuf.CSUM_IP | Mbuf.CSUM_IP_UDP | l3 | l4, Mbuf.CSUM_IP_TCP | l4);
+            List<Integer> twice = new ArrayList<>(each);
+            twice.addAll(each);
+            assertThat(flags).containsExactlyElementsOf(twice);
         } finally {
             e.destroy();
         }
@@ -85,16 +115,18 @@ class EpairPipeTest {
 
     @ParameterizedTest(name = "net.mpsafenet={0}")
     @ValueSource(booleans = {true, false})
-    @DisplayName("R-IF-3: a perfect epair delivers every frame, in order")
+    @DisplayName("R-IF-3: a perfect epair delivers every frame, in order, sent alone or in lists")
     void perfectLink(boolean mpsafenet) throws Exception {
         NetTestSupport.inGiantMode(mpsafenet, () -> {
-            Run r = send(PipeConfig.NONE, 2000);
-            assertAccounting(r, 2000);
             List<Integer> expected = new ArrayList<>();
             for (int i = 0; i < 2000; i++) {
                 expected.add(i);
             }
-            assertThat(r.delivered()).isEqualTo(expected);
+            for (int batch : new int[] {1, 32}) {
+                Run r = send(PipeConfig.NONE, 2000, batch);
+                assertAccounting(r, 2000);
+                assertThat(r.delivered()).as("in lists of %d", batch).isEqualTo(expected);
+            }
         });
     }
 
@@ -122,6 +154,7 @@ class EpairPipeTest {
         assertThat(delivered.subList(tail, delivered.size())).isSorted();
         Run other = send(cfg.withSeed(43), 300);
         assertThat(other.delivered()).isNotEqualTo(first.delivered());
+        assertThat(send(cfg, 300, 7)).as("frames sent in lists meet the same fates").isEqualTo(first);
     }
 
     @Test
@@ -130,10 +163,12 @@ class EpairPipeTest {
         Run slow = send(PipeConfig.NONE.withBandwidth(2_000_000), 200); // 200 x 60 bytes = 48 ms of link time
         assertAccounting(slow, 200);
         assertThat(slow.delivered()).hasSize(200).isSorted();
-        Run full = send(PipeConfig.NONE.withDelay(Duration.ofMillis(300)).withQueueLimit(10), 50);
-        assertAccounting(full, 50);
-        assertThat(full.queueDrops()).isEqualTo(40);
-        assertThat(full.delivered()).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+        for (int batch : new int[] {1, 16}) {
+            Run full = send(PipeConfig.NONE.withDelay(Duration.ofMillis(300)).withQueueLimit(10), 50, batch);
+            assertAccounting(full, 50);
+            assertThat(full.queueDrops()).isEqualTo(40);
+            assertThat(full.delivered()).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+        }
     }
 
     /** Arrival times (virtual ms) and sequence numbers of what a manual-clock pipe delivers. */

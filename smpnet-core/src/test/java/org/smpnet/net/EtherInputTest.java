@@ -143,6 +143,92 @@ class EtherInputTest {
         assertThat(ifp.get(IfCounter.OPACKETS)).isEqualTo(1);
     }
 
+    private void outList(Ifnet to, Mbuf first) {
+        int et = org.smpnet.kern.Epoch.NET.enter();
+        try {
+            ether.outputListInEpoch(to, first, THEM, ETHERTYPE_TEST);
+        } finally {
+            org.smpnet.kern.Epoch.NET.exit(et);
+        }
+    }
+
+    @Test
+    @DisplayName("R-IF-3: list output gives the driver the frames single outputs give, in order, and the same counters and taps; a down interface counts each as an output error")
+    void listOutputAsSingleFrames() {
+        List<byte[]> tapped = new CopyOnWriteArrayList<>();
+        ifp.installTap(new PacketTap() {
+            @Override
+            public void tap(Ifnet i, Mbuf m, Direction dir) {
+                assertThat(dir).isEqualTo(Direction.OUT);
+                tapped.add(bytes(m));
+            }
+
+            @Override
+            public void detached(Ifnet i) {}
+        });
+        byte[][] payloads = {{1}, {2, 2}, new byte[60], {4, 4, 4, 4}};
+        for (byte[] p : payloads) {
+            ether.output(ifp, mbuf(p), THEM, ETHERTYPE_TEST);
+        }
+        outList(ifp, list(payloads));
+        List<byte[]> sent = ((NetTestSupport.CaptureDriver) ifp.driver()).sent;
+        assertThat(sent).hasSize(8);
+        long bytes = 0;
+        for (int i = 0; i < 4; i++) {
+            assertThat(sent.get(4 + i)).isEqualTo(sent.get(i)).isEqualTo(frame(THEM, US, ETHERTYPE_TEST, payloads[i]));
+            bytes += 2L * sent.get(i).length;
+        }
+        assertThat(tapped).containsExactlyElementsOf(sent);
+        assertThat(ifp.get(IfCounter.OPACKETS)).isEqualTo(8);
+        assertThat(ifp.get(IfCounter.OBYTES)).isEqualTo(bytes);
+        outList(ifp, null);
+        assertThat(ifp.get(IfCounter.OPACKETS)).as("an empty list is nothing").isEqualTo(8);
+        ifp.setFlags(0, IfFlags.UP);
+        outList(ifp, list(payloads));
+        assertThat(sent).hasSize(8);
+        assertThat(ifp.get(IfCounter.OERRORS)).isEqualTo(4);
+        assertThat(ifp.get(IfCounter.OPACKETS)).isEqualTo(8);
+    }
+
+    @Test
+    @DisplayName("R-IF-3: a driver without list transmit gets a list frame by frame; if it throws, the frames it did not reach are freed and the exception propagates")
+    void listOutputThroughAPerFrameDriver() {
+        List<byte[]> sent = new CopyOnWriteArrayList<>();
+        Ifnet one = Ifnet.alloc("em1", IfType.ETHER, new IfDriver() {
+            @Override
+            public void transmit(Ifnet i, Mbuf m) {
+                sent.add(bytes(m));
+                m.freem();
+                if (sent.size() == 2) {
+                    throw new IllegalStateException("driver bug");
+                }
+            }
+
+            @Override
+            public void init(Ifnet i) {
+                i.setFlags(IfFlags.RUNNING, 0);
+            }
+        });
+        ether.ifattach(one, OTHER);
+        list.attach(one);
+        one.setFlags(IfFlags.UP, 0);
+        try {
+            Mbuf[] ms = {mbuf(new byte[] {1}), mbuf(new byte[] {2}), mbuf(new byte[] {3}), mbuf(new byte[] {4})};
+            Mbuf first = NetTestSupport.linked(List.of(ms));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> outList(one, first)).hasMessage("driver bug");
+            assertThat(sent).containsExactly(frame(THEM, OTHER, ETHERTYPE_TEST, new byte[] {1}),
+                    frame(THEM, OTHER, ETHERTYPE_TEST, new byte[] {2}));
+            assertThat(ms[2].nextpkt()).as("unlinked when freed").isNull();
+            assertThat(ms[3].nextpkt()).isNull();
+            if (org.smpnet.kern.UmaZone.INVARIANTS) { // freed mbufs are marked only in test mode
+                assertThat(ms[2].type()).isEqualTo(Mbuf.MT_NOTMBUF);
+                assertThat(ms[3].type()).isEqualTo(Mbuf.MT_NOTMBUF);
+            }
+        } finally {
+            list.detach(one);
+        }
+    }
+
     /** The frames as a driver's batch: a list through nextpkt, oldest first. */
     private static Mbuf list(byte[]... frames) {
         return NetTestSupport.linked(java.util.Arrays.stream(frames).map(NetTestSupport::mbuf).toList());
