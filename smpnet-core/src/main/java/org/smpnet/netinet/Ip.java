@@ -117,30 +117,18 @@ public final class Ip {
         Mbuf head = null;
         Mbuf tail = null;
         int n = 0;
-        ErrnoException failed = null;
+        boolean failed = false;
         Mbuf m = first;
         try {
             while (m != null) {
                 Mbuf cur = m;
                 m = cur.nextpkt();
                 cur.setNextpkt(null);
-                int len = cur.pktLen() + Ipv4View.MIN_HEADER_LEN;
-                Mbuf h = cur.prepend(Ipv4View.MIN_HEADER_LEN, Mbuf.M_NOWAIT);
-                h = h == null ? null : h.pullup(Ipv4View.MIN_HEADER_LEN);
+                Mbuf h = withHeader(cur, from, src, dst, proto, ttl, opts, ro, lr.ifp);
                 if (h == null) {
-                    stats.odropped.inc();
-                    failed = new ErrnoException(Errno.ENOBUFS, "no mbuf for the IPv4 header");
+                    failed = true;
                     break;
                 }
-                Ipv4View v = new Ipv4View(h.writableData(), h.dataOff());
-                Ipv4Repr.emitUnsummed(v, from, dst, proto, ttl, opts.tos(), newId(src, dst, proto, ro), opts.df(), false, 0,
-                        len, null);
-                int f = h.csumFlags();
-                if ((f & CSUM_DELAY_DATA) != 0 && (lr.ifp.hwassist() & f & CSUM_DELAY_DATA) == 0) {
-                    delayedCksum(h, v);
-                }
-                v.fillChecksum();
-                h.setCsum(h.csumFlags() | Mbuf.CSUM_IP, h.csumData());
                 if (tail == null) {
                     head = h;
                 } else {
@@ -149,6 +137,9 @@ public final class Ip {
                 tail = h;
                 n++;
             }
+        } catch (RuntimeException | Error e) {
+            Mbuf.freeList(head);
+            throw e;
         } finally {
             Mbuf.freeList(m);
         }
@@ -157,10 +148,35 @@ public final class Ip {
         if (head != null) {
             inet.ether().outputListInEpoch(lr.ifp, head, lr.mac, EtherRepr.ETHERTYPE_IP);
         }
-        if (failed != null && n == 0) {
-            throw failed;
+        if (failed && n == 0) {
+            throw new ErrnoException(Errno.ENOBUFS, "no mbuf for the IPv4 header");
         }
         return n;
+    }
+
+    /**
+     * {@code m} with a complete IPv4 header for {@link #outputListInEpoch} (its delayed transport checksum
+     * finished if {@code ifp} will not), or null when no mbuf was left for the header: then {@code m} is
+     * freed and counted as dropped.
+     */
+    private Mbuf withHeader(Mbuf m, InAddr from, InAddr src, InAddr dst, int proto, int ttl, IpOutOpts opts, IpRoute ro,
+            Ifnet ifp) {
+        int len = m.pktLen() + Ipv4View.MIN_HEADER_LEN;
+        Mbuf h = m.prepend(Ipv4View.MIN_HEADER_LEN, Mbuf.M_NOWAIT);
+        h = h == null ? null : h.pullup(Ipv4View.MIN_HEADER_LEN);
+        if (h == null) {
+            stats.odropped.inc();
+            return null;
+        }
+        Ipv4View v = new Ipv4View(h.writableData(), h.dataOff());
+        Ipv4Repr.emitUnsummed(v, from, dst, proto, ttl, opts.tos(), newId(src, dst, proto, ro), opts.df(), false, 0, len, null);
+        int f = h.csumFlags();
+        if ((f & CSUM_DELAY_DATA) != 0 && (ifp.hwassist() & f & CSUM_DELAY_DATA) == 0) {
+            delayedCksum(h, v);
+        }
+        v.fillChecksum();
+        h.setCsum(h.csumFlags() | Mbuf.CSUM_IP, h.csumData());
+        return h;
     }
 
     /** Where a batch for {@link #outputListInEpoch} goes when it can go as one list. */
