@@ -227,8 +227,7 @@ public final class Ether {
      */
     public void outputListInEpoch(Ifnet ifp, Mbuf first, MacAddr dst, int type) {
         EtherRepr repr = new EtherRepr(dst, MacAddr.read(ifp.lladdrShared(), 0), type);
-        Mbuf head = null;
-        Mbuf tail = null;
+        Mbufq framed = new Mbufq();
         Mbuf m = first;
         try {
             while (m != null) {
@@ -236,22 +235,16 @@ public final class Ether {
                 m = cur.nextpkt();
                 cur.setNextpkt(null);
                 Mbuf h = encap(ifp, cur, repr);
-                if (h == null) {
-                    continue;
+                if (h != null) {
+                    framed.enqueue(h);
                 }
-                if (tail == null) {
-                    head = h;
-                } else {
-                    tail.setNextpkt(h);
-                }
-                tail = h;
             }
         } catch (RuntimeException | Error e) {
             Mbuf.freeList(m);
-            Mbuf.freeList(head);
+            framed.drain();
             throw e;
         }
-        ifp.transmitListInEpoch(head);
+        ifp.transmitListInEpoch(framed.first());
     }
 
     private Mbuf encap(Ifnet ifp, Mbuf m, MacAddr dst, int type) {

@@ -15,6 +15,7 @@ import org.smpnet.net.InCksum;
 import org.smpnet.net.Loop;
 import org.smpnet.net.MacAddr;
 import org.smpnet.net.Mbuf;
+import org.smpnet.net.Mbufq;
 
 /**
  * IPv4 input, forwarding and output of one stack ({@code ip_input.c}, {@code ip_output.c}).
@@ -114,9 +115,7 @@ public final class Ip {
         }
         int ttl = opts.ttl() >= 0 ? opts.ttl() : defttl.get();
         InAddr from = src.isAny() ? lr.hop.source() : src;
-        Mbuf head = null;
-        Mbuf tail = null;
-        int n = 0;
+        Mbufq built = new Mbufq();
         boolean failed = false;
         Mbuf m = first;
         try {
@@ -129,26 +128,20 @@ public final class Ip {
                     failed = true;
                     break;
                 }
-                if (tail == null) {
-                    head = h;
-                } else {
-                    tail.setNextpkt(h);
-                }
-                tail = h;
-                n++;
+                built.enqueue(h);
             }
         } catch (RuntimeException | Error e) {
-            Mbuf.freeList(head);
+            built.drain();
             throw e;
         } finally {
             Mbuf.freeList(m);
         }
+        int n = built.len();
         stats.localout.add(n);
         lr.hop.pksent().add(n);
-        if (head != null) {
-            inet.ether().outputListInEpoch(lr.ifp, head, lr.mac, EtherRepr.ETHERTYPE_IP);
-        }
-        if (failed && n == 0) {
+        if (n > 0) {
+            inet.ether().outputListInEpoch(lr.ifp, built.first(), lr.mac, EtherRepr.ETHERTYPE_IP);
+        } else if (failed) {
             throw new ErrnoException(Errno.ENOBUFS, "no mbuf for the IPv4 header");
         }
         return n;

@@ -14,6 +14,7 @@ import org.smpnet.net.Ifnet;
 import org.smpnet.net.InputBatch;
 import org.smpnet.net.IfnetList;
 import org.smpnet.net.Mbuf;
+import org.smpnet.net.Mbufq;
 import org.smpnet.net.NetAddrs;
 import org.smpnet.net.Sockaddr;
 import org.smpnet.socket.Cmsg;
@@ -370,35 +371,27 @@ public final class Udp implements Protosw {
      * sent; throws the first one's error if it failed.
      */
     private int sendRun(InPcb inp, Mbuf[] ms, Dest d, int from, int to) throws ErrnoException {
-        Mbuf head = null;
-        Mbuf tail = null;
-        int n = 0;
-        ErrnoException failed = null;
-        for (int i = from; i < to; i++) {
-            Mbuf m = ms[i];
-            ms[i] = null;
-            Mbuf h;
-            try {
+        Mbufq run = new Mbufq();
+        try {
+            for (int i = from; i < to; i++) {
+                Mbuf m = ms[i];
+                ms[i] = null;
                 checkLength(m);
-                h = encap(m, d);
-            } catch (ErrnoException e) {
-                failed = e;
-                break;
+                run.enqueue(encap(m, d));
             }
-            if (tail == null) {
-                head = h;
-            } else {
-                tail.setNextpkt(h);
+        } catch (ErrnoException e) {
+            if (run.isEmpty()) {
+                throw e;
             }
-            tail = h;
-            n++;
+            // sent below; this datagram's error goes unreported, as a later one's in sendmmsg
+        } catch (RuntimeException | Error e) {
+            run.drain();
+            throw e;
         }
-        if (head == null) {
-            throw failed;
-        }
+        int n = run.len();
         int sent;
         try {
-            sent = inet.ip().outputListInEpoch(head, d.laddr(), d.faddr(), UdpHdr.IPPROTO_UDP, d.opts(), inp.route);
+            sent = inet.ip().outputListInEpoch(run.first(), d.laddr(), d.faddr(), UdpHdr.IPPROTO_UDP, d.opts(), inp.route);
         } catch (ErrnoException e) {
             stats.opackets.inc(); // the first reached IP, as with send
             throw e;
