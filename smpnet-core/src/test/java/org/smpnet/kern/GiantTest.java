@@ -49,6 +49,61 @@ class GiantTest {
     }
 
     @Test
+    @DisplayName("R-LOCK-3: a thread waiting on a condition variable with Giant held (recursively) lets others take Giant meanwhile, and has it back, before its mutex, when the wait ends")
+    void conditionWaitDropsGiant() throws Exception {
+        Mtx m = new Mtx("cvgiant", "cvgiant test");
+        Cv cv = m.newCondition();
+        boolean[] ready = new boolean[1];
+        int[] holdsAfter = new int[2];
+        Throwable[] failure = new Throwable[1];
+        java.util.concurrent.CountDownLatch waiting = new java.util.concurrent.CountDownLatch(1);
+        long giveUp = System.nanoTime() + 12_000_000_000L; // bounded, so a regression fails instead of hanging
+        Thread waiter = Thread.ofPlatform().daemon().name("cv-giant-waiter").start(() -> {
+            try {
+                Giant.GIANT.lock();
+                Giant.GIANT.lock();
+                m.lock();
+                try {
+                    waiting.countDown(); // Giant twice and the mutex held; the wait below releases them
+                    while (!ready[0] && System.nanoTime() < giveUp) {
+                        cv.awaitNanos(100_000_000L);
+                    }
+                    holdsAfter[0] = Giant.GIANT.getHoldCount();
+                    holdsAfter[1] = m.getHoldCount();
+                } finally {
+                    m.unlock();
+                    Giant.GIANT.unlock();
+                    Giant.GIANT.unlock();
+                }
+            } catch (Throwable t) {
+                failure[0] = t;
+            }
+        });
+        assertThat(waiting.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        boolean gotGiant = false;
+        while (!gotGiant && System.nanoTime() < deadline) { // Giant is free once the waiter sleeps
+            gotGiant = Giant.GIANT.tryLock(10, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+        if (!gotGiant) {
+            waiter.join(); // it gives up and releases Giant: leave no lock behind for the next test
+        }
+        assertThat(gotGiant).as("Giant taken while the waiter sleeps").isTrue();
+        m.lock(); // Giant, then the mutex: the order the waiter takes them back in
+        try {
+            ready[0] = true;
+            cv.signalAll();
+        } finally {
+            m.unlock();
+            Giant.GIANT.unlock();
+        }
+        waiter.join(10_000);
+        assertThat(waiter.isAlive()).isFalse();
+        assertThat(failure[0]).isNull();
+        assertThat(holdsAfter).as("Giant holds, mutex holds after the wait").containsExactly(2, 1);
+    }
+
+    @Test
     @DisplayName("R-LOCK-3: the build writes the inventory of classes that need Giant, readable through sysctl")
     void inventoryWrittenByTheBuild() {
         String entry = LegacyDriver.class.getName() + ": test driver that keeps its softc unlocked";
