@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -31,6 +32,8 @@ import org.smpnet.net.Sockaddr;
 class UnpGcTest {
     private static final int PF_UNIX = Sockaddr.AF_UNIX;
     private static final long MILLIS = Long.getLong("smpnet.stress.millis", 1500);
+    /** Descriptors the stress ringers leave for the closer before they wait for it (the table holds 65536). */
+    private static final int CLOSE_BACKLOG = 4096;
 
     /** Sends descriptor {@code fd} with one data byte over {@code via}. */
     private static void pass(SocketApi api, int via, int fd, int flags) throws ErrnoException {
@@ -197,6 +200,9 @@ class UnpGcTest {
         List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
         List<SocketStressTest.CountingFile> made = Collections.synchronizedList(new ArrayList<>());
         ConcurrentLinkedQueue<Integer> toClose = new ConcurrentLinkedQueue<>();
+        // Descriptors waiting for the closer: the ringers wait while it is far behind, or three of them
+        // outrun one closer on a busy machine and fill the descriptor table (EMFILE) in a long run.
+        AtomicInteger backlog = new AtomicInteger();
         AtomicBoolean stop = new AtomicBoolean();
         long deadline = System.nanoTime() + MILLIS * 1_000_000L;
         List<Thread> ts = new ArrayList<>();
@@ -206,6 +212,10 @@ class UnpGcTest {
                 int[] types = {SOCK_DGRAM, SOCK_STREAM, SOCK_SEQPACKET};
                 try {
                     while (System.nanoTime() < deadline) {
+                        if (backlog.get() > CLOSE_BACKLOG) {
+                            Thread.yield();
+                            continue;
+                        }
                         int n = 1 + rnd.nextInt(4);
                         int[] fds = ring(api, n, types[rnd.nextInt(3)]);
                         SocketStressTest.CountingFile cf = new SocketStressTest.CountingFile();
@@ -219,6 +229,7 @@ class UnpGcTest {
                             if (m.control != null) {
                                 for (Cmsg c : m.control) {
                                     for (int fd : Cmsg.fdsOf((Cmsg.Data) c)) {
+                                        backlog.incrementAndGet();
                                         toClose.add(fd);
                                     }
                                 }
@@ -226,6 +237,7 @@ class UnpGcTest {
                         }
                         for (int fd : fds) {
                             if (rnd.nextBoolean()) {
+                                backlog.incrementAndGet();
                                 toClose.add(fd);
                             } else {
                                 fdp.close(fd);
@@ -244,6 +256,7 @@ class UnpGcTest {
                     Thread.onSpinWait();
                     continue;
                 }
+                backlog.decrementAndGet();
                 try {
                     fdp.close(fd);
                 } catch (Throwable t) {
