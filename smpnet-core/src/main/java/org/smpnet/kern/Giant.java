@@ -104,9 +104,11 @@ public final class Giant {
 
     /**
      * Releases every hold the current thread has on Giant ({@code GIANT_SAVE}, {@code DROP_GIANT})
-     * before it blocks on a sleepable lock. Returns the number of holds for {@link #restore}.
+     * before it blocks on a sleepable lock or otherwise sleeps (a condition, a thread it joins): a
+     * sleeper must not stop the Giant-locked world, which may be what it waits for. Returns the number of
+     * holds (0 if none) for {@link #restore}.
      */
-    static int save() {
+    public static int save() {
         int holds = GIANT.getHoldCount();
         for (int i = 0; i < holds; i++) {
             GIANT.unlock();
@@ -115,7 +117,7 @@ public final class Giant {
     }
 
     /** Takes Giant back {@code holds} times after a {@link #save} ({@code GIANT_RESTORE}). May block. */
-    static void restore(int holds) {
+    public static void restore(int holds) {
         for (int i = 0; i < holds; i++) {
             GIANT.lock();
         }

@@ -743,8 +743,13 @@ public final class IfQueue {
      */
     public void drain() {
         Witness.checkSleep("drain " + name, null);
-        while (!idle()) {
-            LockSupport.parkNanos(20_000);
+        int giant = Giant.save(); // the drainer may need Giant to finish its batch (a sleep releases it)
+        try {
+            while (!idle()) {
+                LockSupport.parkNanos(20_000);
+            }
+        } finally {
+            Giant.restore(giant);
         }
     }
 
@@ -753,7 +758,11 @@ public final class IfQueue {
         return stack.get() == null && !busy.get();
     }
 
-    /** Stops accepting packets, frees those queued (counted as drops) and ends the ithread. May sleep. */
+    /**
+     * Stops accepting packets, frees those queued (counted as drops) and ends the ithread. May sleep; a
+     * caller holding Giant (a driver's detach runs under it in {@code net.mpsafenet=0} mode) releases it
+     * while it waits for the ithread, which may need Giant to finish the batch it is delivering.
+     */
     public void close() {
         closed = true;
         freeAll();
@@ -765,10 +774,13 @@ public final class IfQueue {
         }
         LockSupport.unpark(ithread);
         if (Thread.currentThread() != ithread) {
+            int giant = Giant.save();
             try {
                 ithread.join();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            } finally {
+                Giant.restore(giant);
             }
         }
     }
