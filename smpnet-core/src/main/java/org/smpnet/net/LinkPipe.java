@@ -13,6 +13,7 @@ import org.smpnet.kern.Clock;
 import org.smpnet.kern.Counter;
 import org.smpnet.kern.Cv;
 import org.smpnet.kern.Epoch;
+import org.smpnet.kern.Giant;
 import org.smpnet.kern.LockClass;
 import org.smpnet.kern.LockKind;
 import org.smpnet.kern.ManualClock;
@@ -382,10 +383,13 @@ public final class LinkPipe {
             timer.stop();
             timer.drain();
         } else if (Thread.currentThread() != thread) {
+            int giant = Giant.save(); // a sleep releases Giant, whatever the delivery thread will need
             try {
                 thread.join();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            } finally {
+                Giant.restore(giant);
             }
         }
     }

@@ -205,10 +205,13 @@ public final class Netisr {
             } finally {
                 lock.unlock();
             }
+            int giant = Giant.save(); // the thread may need Giant to finish its packet (a sleep releases it)
             try {
                 thread.join();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            } finally {
+                Giant.restore(giant);
             }
         }
     }
