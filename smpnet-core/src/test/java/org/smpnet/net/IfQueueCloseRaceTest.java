@@ -114,32 +114,16 @@ class IfQueueCloseRaceTest {
                 consumed.incrementAndGet();
                 m.freem();
             });
-            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
             boolean[] taken = new boolean[1];
-            Thread closer = Thread.ofPlatform().daemon().name("giant-closer").start(() -> {
-                org.smpnet.kern.Giant.GIANT.lock();
-                try {
-                    q.enqueue(mbuf(new byte[8])); // wakes the ithread: it takes the batch, then waits for Giant
-                    long until = System.nanoTime() + 10_000_000_000L;
-                    while (q.length() > 0 && System.nanoTime() < until) {
-                        Thread.onSpinWait();
-                    }
-                    taken[0] = q.length() == 0;
-                    q.close();
-                } catch (Throwable t) {
-                    failure.set(t);
-                } finally {
-                    org.smpnet.kern.Giant.GIANT.unlock();
+            NetTestSupport.inThreadUnderGiant("giant-closer", () -> {
+                q.enqueue(mbuf(new byte[8])); // wakes the ithread: it takes the batch, then waits for Giant
+                long until = System.nanoTime() + 10_000_000_000L;
+                while (q.length() > 0 && System.nanoTime() < until) {
+                    Thread.onSpinWait();
                 }
+                taken[0] = q.length() == 0;
+                q.close();
             });
-            closer.join(20_000);
-            boolean hung = closer.isAlive();
-            if (hung) {
-                closer.interrupt(); // ends the join, so Giant is released for the tests after this one
-                closer.join(10_000);
-            }
-            assertThat(hung).as("close returned").isFalse();
-            assertThat(failure.get()).isNull();
             assertThat(taken[0]).as("the ithread took the batch before the close").isTrue();
             assertThat(consumed.get() + q.drops.get()).as("the batch delivered or counted as dropped").isEqualTo(1);
         });

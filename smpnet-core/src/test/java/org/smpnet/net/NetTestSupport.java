@@ -95,6 +95,33 @@ public final class NetTestSupport {
         void run() throws Exception;
     }
 
+    /**
+     * Runs {@code body} in a thread of its own that holds Giant throughout (as a driver's detach does in
+     * {@code net.mpsafenet=0} mode) and fails unless it returns within 20 s without throwing. A body stuck
+     * in a join is interrupted first, so Giant is released for the tests after this one.
+     */
+    public static void inThreadUnderGiant(String name, GiantModeBody body) throws InterruptedException {
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread t = Thread.ofPlatform().daemon().name(name).start(() -> {
+            Giant.GIANT.lock();
+            try {
+                body.run();
+            } catch (Throwable e) {
+                failure.set(e);
+            } finally {
+                Giant.GIANT.unlock();
+            }
+        });
+        t.join(20_000);
+        boolean hung = t.isAlive();
+        if (hung) {
+            t.interrupt();
+            t.join(10_000);
+        }
+        org.assertj.core.api.Assertions.assertThat(hung).as("%s returned", name).isFalse();
+        org.assertj.core.api.Assertions.assertThat(failure.get()).isNull();
+    }
+
     /** Runs {@code body} with net.mpsafenet = {@code on}, restoring the previous mode after. */
     public static void inGiantMode(boolean on, GiantModeBody body) throws Exception {
         boolean saved = Giant.mpsafenet();

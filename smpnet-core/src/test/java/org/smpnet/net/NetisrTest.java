@@ -401,32 +401,16 @@ class NetisrTest {
                 handled.incrementAndGet();
                 m.freem();
             }, Netisr.Policy.DEFERRED, 10, NetisrTest.class);
-            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
             boolean[] waiting = new boolean[1];
-            Thread closer = Thread.ofPlatform().daemon().name("isr-giant-closer").start(() -> {
-                org.smpnet.kern.Giant.GIANT.lock();
-                try {
-                    n.dispatch(Netisr.IP, packet(1, 0)); // the thread takes it, then waits for Giant to run it
-                    long until = System.nanoTime() + 10_000_000_000L;
-                    while (!org.smpnet.kern.Giant.GIANT.hasQueuedThreads() && System.nanoTime() < until) {
-                        Thread.onSpinWait();
-                    }
-                    waiting[0] = org.smpnet.kern.Giant.GIANT.hasQueuedThreads();
-                    n.close();
-                } catch (Throwable t) {
-                    failure.set(t);
-                } finally {
-                    org.smpnet.kern.Giant.GIANT.unlock();
+            NetTestSupport.inThreadUnderGiant("isr-giant-closer", () -> {
+                n.dispatch(Netisr.IP, packet(1, 0)); // the thread takes it, then waits for Giant to run it
+                long until = System.nanoTime() + 10_000_000_000L;
+                while (!org.smpnet.kern.Giant.GIANT.hasQueuedThreads() && System.nanoTime() < until) {
+                    Thread.onSpinWait();
                 }
+                waiting[0] = org.smpnet.kern.Giant.GIANT.hasQueuedThreads();
+                n.close();
             });
-            closer.join(20_000);
-            boolean hung = closer.isAlive();
-            if (hung) {
-                closer.interrupt(); // ends the join, so Giant is released for the tests after this one
-                closer.join(10_000);
-            }
-            assertThat(hung).as("close returned").isFalse();
-            assertThat(failure.get()).isNull();
             assertThat(waiting[0]).as("the netisr thread waited for Giant").isTrue();
             assertThat(handled.get()).as("the packet it held was handled").isEqualTo(1);
         });
