@@ -538,8 +538,7 @@ public final class Ifnet {
     /** {@link #transmit} for a caller already in a net-epoch section (IP output). */
     public void transmitInEpoch(Mbuf m) {
         Epoch.NET.assertInEpoch();
-        int f = flagsCopy;
-        if (state != IfnetState.ATTACHED || (f & (IfFlags.UP | IfFlags.RUNNING)) != (IfFlags.UP | IfFlags.RUNNING)) {
+        if (!transmitting()) {
             counters[IfCounter.OERRORS.ordinal()].inc();
             m.freem();
             return;
@@ -574,8 +573,7 @@ public final class Ifnet {
             n++;
             bytes += m.pktLen();
         }
-        int f = flagsCopy;
-        if (state != IfnetState.ATTACHED || (f & (IfFlags.UP | IfFlags.RUNNING)) != (IfFlags.UP | IfFlags.RUNNING)) {
+        if (!transmitting()) {
             counters[IfCounter.OERRORS.ordinal()].add(n);
             Mbuf.freeList(first);
             return;
@@ -594,6 +592,12 @@ public final class Ifnet {
         } finally {
             Giant.drop(giant);
         }
+    }
+
+    /** Attached, up and running: frames may go to the driver. */
+    private boolean transmitting() {
+        int f = flagsCopy;
+        return state == IfnetState.ATTACHED && (f & (IfFlags.UP | IfFlags.RUNNING)) == (IfFlags.UP | IfFlags.RUNNING);
     }
 
     /** Fails with {@link IfnetGoneException} unless attached: for control paths (ioctl-like calls). */
