@@ -273,13 +273,18 @@ final class CalloutWheel {
             }
             Witness.checkSleep("closing callout wheel " + lock.name(), null);
             boolean interrupted = false;
-            while (true) {
-                try {
-                    daemon.join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
+            int giant = Giant.save(); // a handler still running may need Giant (callouts run under it in mpsafenet=0 mode)
+            try {
+                while (true) {
+                    try {
+                        daemon.join();
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
                 }
+            } finally {
+                Giant.restore(giant);
             }
             if (interrupted) {
                 Thread.currentThread().interrupt();

@@ -266,15 +266,22 @@ public final class Epoch {
         Witness.checkSleep("epoch " + name + " synchronize", null);
         checkNotInSection("synchronize");
         syncCalls.inc();
-        long ticket = ticket();
-        while (becomeDriver(ticket)) {
-            boolean ok = false;
-            try {
-                gracePeriod();
-                ok = true;
-            } finally {
-                gracePeriodEnded(ok);
+        // A section may be waiting for Giant (a driver that needs it transmits in the net epoch), so the
+        // wait releases Giant, as FreeBSD's epoch_wait_preempt does (DROP_GIANT).
+        int giant = Giant.save();
+        try {
+            long ticket = ticket();
+            while (becomeDriver(ticket)) {
+                boolean ok = false;
+                try {
+                    gracePeriod();
+                    ok = true;
+                } finally {
+                    gracePeriodEnded(ok);
+                }
             }
+        } finally {
+            Giant.restore(giant);
         }
     }
 
@@ -526,7 +533,12 @@ public final class Epoch {
             lock.unlock();
         }
         if (t != null) {
-            joinUninterruptibly(t);
+            int giant = Giant.save(); // a last callback may need Giant
+            try {
+                joinUninterruptibly(t);
+            } finally {
+                Giant.restore(giant);
+            }
         }
         if (tree != null) {
             tree.remove("kern.epoch." + name);

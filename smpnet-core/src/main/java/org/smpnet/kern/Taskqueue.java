@@ -228,15 +228,20 @@ public final class Taskqueue {
             lock.unlock();
         }
         boolean interrupted = false;
-        for (Thread t : threads) {
-            while (true) {
-                try {
-                    t.join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
+        int giant = Giant.save(); // a task still running may need Giant (a sleep releases it)
+        try {
+            for (Thread t : threads) {
+                while (true) {
+                    try {
+                        t.join();
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
                 }
             }
+        } finally {
+            Giant.restore(giant);
         }
         if (interrupted) {
             Thread.currentThread().interrupt();

@@ -104,6 +104,95 @@ class GiantTest {
     }
 
     @Test
+    @DisplayName("R-LOCK-3: an epoch synchronize with Giant held releases it while it waits, so a section waiting for Giant can end")
+    void epochSynchronizeDropsGiant() throws Exception {
+        assertSleepReleasesGiant("Epoch.synchronize", needsGiant -> {
+            Epoch e = new Epoch("t-giant-sync");
+            java.util.concurrent.CountDownLatch inSection = new java.util.concurrent.CountDownLatch(1);
+            Thread reader = Thread.ofPlatform().daemon().name("giant-epoch-reader").start(() -> {
+                int et = e.enter();
+                try {
+                    inSection.countDown();
+                    needsGiant.run(); // a driver that needs Giant, transmitting in the net epoch
+                } finally {
+                    e.exit(et);
+                }
+            });
+            assertThat(inSection.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            e.synchronize();
+            reader.join(20_000);
+            e.free();
+        });
+    }
+
+    @Test
+    @DisplayName("R-LOCK-3: a taskqueue shutdown with Giant held releases it while it joins the workers, so a running task that needs Giant can end")
+    void taskqueueShutdownDropsGiant() throws Exception {
+        assertSleepReleasesGiant("Taskqueue.shutdown", needsGiant -> {
+            Taskqueue q = new Taskqueue("test-tq-giant", 1);
+            java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
+            q.enqueue(new Task("needs-giant", p -> {
+                running.countDown();
+                needsGiant.run();
+            }));
+            assertThat(running.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            q.shutdown();
+        });
+    }
+
+    @Test
+    @DisplayName("R-LOCK-3: closing callout wheels with Giant held releases it while it joins their thread, so a running handler that needs Giant can end")
+    void calloutWheelsCloseDropsGiant() throws Exception {
+        assertSleepReleasesGiant("CalloutWheels.close", needsGiant -> {
+            CalloutWheels w = new CalloutWheels("test-giant-close", Clock.system(), 1000, 1);
+            Callout c = new Callout(w);
+            java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
+            c.reset(java.time.Duration.ZERO, () -> {
+                running.countDown();
+                needsGiant.run();
+            });
+            assertThat(running.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            w.close();
+        });
+    }
+
+    /** A wait done with Giant held twice; {@code needsGiant} is what another thread runs that it waits for. */
+    private interface SleepUnderGiant {
+        void run(Runnable needsGiant) throws Exception;
+    }
+
+    /**
+     * Runs {@code sleep} with Giant held twice and checks that the work it waits for got Giant meanwhile and
+     * that both holds are back after. The work gives up on Giant after 12 s, so a regression fails instead
+     * of hanging the suite.
+     */
+    private static void assertSleepReleasesGiant(String what, SleepUnderGiant sleep) throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean got = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable needsGiant = () -> {
+            try {
+                if (Giant.GIANT.tryLock(12, java.util.concurrent.TimeUnit.SECONDS)) {
+                    got.set(true);
+                    Giant.GIANT.unlock();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        int holds;
+        Giant.GIANT.lock();
+        Giant.GIANT.lock();
+        try {
+            sleep.run(needsGiant);
+            holds = Giant.GIANT.getHoldCount();
+        } finally {
+            Giant.GIANT.unlock();
+            Giant.GIANT.unlock();
+        }
+        assertThat(got).as("%s: Giant taken by the work it waits for", what).isTrue();
+        assertThat(holds).as("%s: Giant holds after", what).isEqualTo(2);
+    }
+
+    @Test
     @DisplayName("R-LOCK-3: the build writes the inventory of classes that need Giant, readable through sysctl")
     void inventoryWrittenByTheBuild() {
         String entry = LegacyDriver.class.getName() + ": test driver that keeps its softc unlocked";
