@@ -47,7 +47,9 @@ import static org.smpnet.socket.SocketConst.SOCK_STREAM;
  * {@code peercred}, {@code file}, the garbage collector's {@code gcDead}/{@code gcRefs}, and the
  * changes of {@code msgcount} (an atomic, so it can be read without the lock as a hint).
  * Order: sbsx → unp_link → sockbuf; socket-buffer mutexes are taken one at a time under it. Never
- * sleeps while holding it. The collector's task queue lock ("unp_gc", class "taskqueue") is a leaf.
+ * sleeps while holding it. Only the collector holds several Vnets' {@code unp_link}s, taking them in
+ * Vnet creation order. The collector's task queue lock ("unp_gc", class "taskqueue") and the registry
+ * of Vnets' UNIX domains ("unp_registry", taken with no other lock) are leaves.
  *
  * <p>Garbage collection ({@code unp_gc}). A UNIX socket whose file is held only by SCM_RIGHTS messages
  * queued in the buffers of other such sockets (or its own) is unreachable once no descriptor names it:
@@ -61,8 +63,11 @@ import static org.smpnet.socket.SocketConst.SOCK_STREAM;
  * in transit in a thread, which it cannot see and so conservatively counts as live). What is left is
  * garbage: after dropping the lock it flushes the buffers on their way to those sockets and disposes
  * the rights, which closes them (without lingering: the collector marks them non-blocking first). Every change of {@code msgcount} takes {@code unp_link}, so no candidate can gain a
- * descriptor while the lock is held. Scope: one Vnet; a cycle through sockets of different Vnets is
- * conservatively kept (never collected).
+ * descriptor while the lock is held. Scope: every Vnet at once, as FreeBSD's collector is global: a
+ * socket passed into another Vnet's socket (a process with descriptors in both) can close a cycle through
+ * several Vnets. A run takes the {@code unp_link} of every Vnet that has UNIX sockets, in the order the
+ * Vnets were made (no other thread holds two of them), so none of their candidates can gain a descriptor
+ * while it marks.
  */
 final class Unp {
     private final Domains domains;
@@ -80,20 +85,36 @@ final class Unp {
     /** Collector runs ({@code net.local.taskcount}) and sockets it reclaimed ({@code net.local.recycled}). */
     final Counter gcRuns = new Counter();
     final Counter gcRecycled = new Counter();
-    /** Sum of this Vnet's sockets' {@code msgcount}: messages in flight holding a UNIX socket of this Vnet. */
-    private final AtomicLong sockMsgRefs = new AtomicLong();
+    /** Sum of every UNIX socket's {@code msgcount}, all Vnets: messages in flight holding a UNIX socket. */
+    private static final AtomicLong sockMsgRefs = new AtomicLong();
     /** Sockets of this Vnet that have been in flight and are not detached: the collector's candidates. */
     @GuardedBy("link") private final Set<UnpCb> flown = Collections.newSetFromMap(new IdentityHashMap<>());
-    private final Task gcTask;
+    /** The order in which a collection takes the Vnets' {@code unp_link}s: the order they were made. */
+    private final long seq;
 
-    /** The collector's queue, shared by all Vnets (FreeBSD uses {@code taskqueue_thread}); started on first use. */
+    /** The collector: one task for all Vnets in its own queue (FreeBSD uses {@code taskqueue_thread}); started on first use. */
     private static final class GcQueue {
         static final Taskqueue TQ = new Taskqueue("unp_gc", 1);
+        static final Task TASK = new Task("unp_gc", Unp.class, pending -> gc());
     }
+
+    /**
+     * Every Vnet's UNIX domain that may still have sockets, for the collector. Weak: a closed Vnet's domain
+     * stays while any of its sockets does (each holds it), and goes with the last.
+     */
+    private static final Mtx REGISTRY_LOCK = new Mtx("unp_registry", "unp_registry");
+    @GuardedBy("REGISTRY_LOCK") private static final Map<Unp, Boolean> REGISTRY = new java.util.WeakHashMap<>();
+    @GuardedBy("REGISTRY_LOCK") private static long nextSeq;
 
     Unp(Domains domains) {
         this.domains = domains;
-        this.gcTask = new Task("unp_gc " + domains.vnetName(), Unp.class, this::gc);
+        REGISTRY_LOCK.lock();
+        try {
+            this.seq = nextSeq++;
+            REGISTRY.put(this, Boolean.TRUE);
+        } finally {
+            REGISTRY_LOCK.unlock();
+        }
         this.domain = new Domain(Sockaddr.AF_UNIX, "local");
         domain.add(new Proto(SOCK_STREAM, PR_CONNREQUIRED | PR_WANTRCVD | PR_RIGHTS, "unix stream"));
         domain.add(new Proto(SOCK_DGRAM, PR_ATOMIC | PR_ADDR | PR_RIGHTS, "unix dgram"));
@@ -189,13 +210,13 @@ final class Unp {
         }
     }
 
-    private void gcSchedule() {
-        GcQueue.TQ.enqueue(gcTask);
+    private static void gcSchedule() {
+        GcQueue.TQ.enqueue(GcQueue.TASK);
     }
 
-    /** Waits until no collection of this Vnet is queued or running. May sleep; hold no lock. */
+    /** Waits until no collection is queued or running. May sleep; hold no lock. */
     void gcDrain() {
-        GcQueue.TQ.drain(gcTask);
+        GcQueue.TQ.drain(GcQueue.TASK);
     }
 
     void registerSysctl(Sysctl sysctl) {
@@ -215,26 +236,51 @@ final class Unp {
         }
     }
 
-    /** One collection ({@code unp_gc}): mark under {@code unp_link}, then sweep without it. Runs in the "unp_gc" queue. */
-    private void gc(int pending) {
-        gcRuns.inc();
+    /** The Vnets' UNIX domains, in the order a collection locks them. */
+    private static List<Unp> registered() {
+        REGISTRY_LOCK.lock();
+        try {
+            List<Unp> all = new ArrayList<>(REGISTRY.keySet());
+            all.sort(java.util.Comparator.comparingLong(u -> u.seq));
+            return all;
+        } finally {
+            REGISTRY_LOCK.unlock();
+        }
+    }
+
+    /**
+     * One collection ({@code unp_gc}) over every Vnet: mark with all their {@code unp_link}s held, then
+     * sweep without them. Runs in the "unp_gc" queue.
+     */
+    @SuppressWarnings("GuardedBy") // every unp.link is held across the mark (taken in the loop above it)
+    private static void gc() {
+        List<Unp> all = registered();
         List<UnpCb> dead;
         List<File> held = new ArrayList<>();
         List<Sockbuf> toFlush = new ArrayList<>();
-        link.lock();
+        int locked = 0;
         try {
-            dead = markLocked();
+            for (Unp unp : all) {
+                unp.link.lock();
+                locked++;
+                unp.gcRuns.inc();
+            }
+            dead = markLocked(all);
             for (UnpCb u : dead) {
                 held.add(u.file.hold()); // keeps the file object until the sweep is done (fhold)
-                toFlush.addAll(inbound(u));
+                toFlush.addAll(u.unp.inbound(u));
             }
         } finally {
-            link.unlock();
+            for (int i = locked - 1; i >= 0; i--) {
+                all.get(i).link.unlock();
+            }
         }
         if (dead.isEmpty()) {
             return;
         }
-        gcRecycled.add(dead.size());
+        for (UnpCb u : dead) {
+            u.unp.gcRecycled.inc();
+        }
         for (UnpCb u : dead) {
             u.so.socantrcvmore(); // nothing more reaches it: a pump now drops what was on its way
             u.so.setNbio(true); // its close, run by the disposal below, must not linger in this thread
@@ -270,17 +316,19 @@ final class Unp {
         }
     }
 
-    /** The mark phase; returns the unreachable sockets. */
-    @GuardedBy("link")
-    private List<UnpCb> markLocked() {
+    /** The mark phase over every Vnet in {@code all}, whose links the caller holds; returns the unreachable sockets. */
+    @SuppressWarnings("GuardedBy") // the caller holds every unp.link of all
+    private static List<UnpCb> markLocked(List<Unp> all) {
         List<UnpCb> cand = new ArrayList<>();
-        for (UnpCb u : flown) {
-            u.gcDead = false;
-            int mc = u.msgcount.get();
-            if (u.file != null && mc > 0 && u.file.openCount() == mc) {
-                u.gcDead = true;
-                u.gcRefs = mc;
-                cand.add(u);
+        for (Unp unp : all) {
+            for (UnpCb u : unp.flown) {
+                u.gcDead = false;
+                int mc = u.msgcount.get();
+                if (u.file != null && mc > 0 && u.file.openCount() == mc) {
+                    u.gcDead = true;
+                    u.gcRefs = mc;
+                    cand.add(u);
+                }
             }
         }
         for (UnpCb u : cand) {
@@ -307,10 +355,13 @@ final class Unp {
         return dead;
     }
 
-    /** Adds {@code d} to the {@code gcRefs} of every candidate named by rights on their way to {@code u} ({@link #inbound}). */
-    @GuardedBy("link")
-    private void scanLocked(UnpCb u, int d) {
-        for (Sockbuf sb : inbound(u)) {
+    /**
+     * Adds {@code d} to the {@code gcRefs} of every candidate (of any Vnet) named by rights on their way to
+     * {@code u} ({@link #inbound}). The caller holds every Vnet's link.
+     */
+    @SuppressWarnings("GuardedBy") // the caller holds every unp.link
+    private static void scanLocked(UnpCb u, int d) {
+        for (Sockbuf sb : u.unp.inbound(u)) {
             sb.mtx.lock();
             try {
                 scanBuffer(sb, d);
@@ -320,9 +371,8 @@ final class Unp {
         }
     }
 
-    @GuardedBy("link")
-    @SuppressWarnings("GuardedBy") // sb.mtx is held by the caller: Error Prone cannot follow the parameter
-    private void scanBuffer(Sockbuf sb, int d) {
+    @SuppressWarnings("GuardedBy") // sb.mtx and every unp.link are held by the caller: Error Prone cannot follow them
+    private static void scanBuffer(Sockbuf sb, int d) {
         for (Sockbuf.Record r = sb.first(); r != null; r = r.next) {
             if (r.control == null) {
                 continue;
@@ -331,7 +381,7 @@ final class Unp {
                 if (c instanceof Cmsg.Rights rights) {
                     for (File f : rights.files()) {
                         UnpCb t = cbOf(f);
-                        if (t != null && t.unp == this && t.gcDead) {
+                        if (t != null && t.gcDead) {
                             t.gcRefs += d;
                         }
                     }

@@ -95,6 +95,39 @@ class UnpGcTest {
         assertThat(api.filedesc().count()).isZero();
     }
 
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"dgram", "stream"})
+    @DisplayName("R-SO-4: a cycle through sockets of two Vnets (one process holding descriptors in both) is collected, as FreeBSD's global collector does")
+    void crossVnetCycleCollected(String kind) throws Exception {
+        int type = kind.equals("dgram") ? SOCK_DGRAM : SOCK_STREAM;
+        Filedesc fdp = new Filedesc();
+        Domains da = new Domains("gc-cross-a");
+        Domains db = new Domains("gc-cross-b");
+        SocketApi a = new SocketApi(da, fdp, Ucred.of(100, 1000, 1000));
+        SocketApi b = new SocketApi(db, fdp, Ucred.of(100, 1000, 1000));
+        int[] pa = a.socketpair(PF_UNIX, type, 0);
+        int[] pb = b.socketpair(PF_UNIX, type, 0);
+        File fa = file(a, pa[0]);
+        File fb = file(b, pb[0]);
+        pass(a, pa[1], pb[0], 0); // B's socket waits in A's receive buffer
+        pass(b, pb[1], pa[0], 0); // and A's in B's
+        for (int fd : new int[] {pa[0], pa[1], pb[0], pb[1]}) {
+            a.close(fd);
+        }
+        da.unpGcDrain();
+        assertThat(fa.isClosing()).as("A's socket collected").isTrue();
+        assertThat(fb.isClosing()).as("B's socket collected").isTrue();
+        assertThat(fa.refcount()).isZero();
+        assertThat(fb.refcount()).isZero();
+        assertThat(da.unpGcRecycled()).isEqualTo(1);
+        assertThat(db.unpGcRecycled()).isEqualTo(1);
+        assertThat(da.unpInflight()).isZero();
+        assertThat(db.unpInflight()).isZero();
+        assertThat(da.openSockets()).isZero();
+        assertThat(db.openSockets()).isZero();
+        assertThat(fdp.count()).isZero();
+    }
+
     @Test
     @DisplayName("R-SO-4: a stream cycle whose rights still wait in the senders' queues (receivers full) is collected; the queued data is freed")
     void cycleInSendQueues() throws Exception {
