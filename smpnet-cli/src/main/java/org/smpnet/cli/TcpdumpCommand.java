@@ -164,6 +164,9 @@ final class TcpdumpCommand implements Callable<Integer> {
     private int dumpProgram(PrintStream out) throws Failure {
         FilterProgram prog;
         if (linkType != null || readFile == null) {
+            if (linkType == null && iface == null) {
+                System.err.println("Warning: assuming Ethernet"); // tcpdump's, with nothing to take a link type from
+            }
             int lt = linkType == null ? FilterCompiler.DLT_EN10MB : LinkTypes.parse(linkType);
             prog = compile(FilterCompiler.Options.of(lt));
         } else {

@@ -306,6 +306,20 @@ class TcpdumpCommandTest {
     }
 
     @Test
+    @DisplayName("R-BPF-3: -d with no link type, interface or file compiles for Ethernet and warns so on stderr, as tcpdump does")
+    void dumpWithoutLinkTypeWarns() throws Exception {
+        CliTest.Result d = CliTest.run("tcpdump", "-d", "ip");
+        assertThat(d.status()).isZero();
+        assertThat(d.err()).isEqualTo("Warning: assuming Ethernet\n");
+        assertThat(d.out()).isEqualTo(CliTest.run("tcpdump", "-d", "-y", "EN10MB", "ip").out());
+        assertThat(CliTest.run("tcpdump", "-d", "-y", "EN10MB", "ip").err()).isEmpty();
+        assumeTrue(Oracle.tcpdump() != null, "tcpdump is not installed: skipping the comparison");
+        Oracle.Run theirs = Oracle.run("-d", "ip");
+        assertThat(d.err()).isEqualTo(theirs.err());
+        assertThat(d.out()).isEqualTo(String.join("\n", theirs.lines()) + "\n");
+    }
+
+    @Test
     @DisplayName("R-BPF-3: where -d text differs from libpcap's, both programs give the same verdicts in bpf run")
     void dumpVerdictsMatchTcpdump() throws Exception {
         assumeTrue(Oracle.tcpdump() != null, "tcpdump is not installed: skipping");
@@ -322,7 +336,7 @@ class TcpdumpCommandTest {
     }
 
     @Test
-    @DisplayName("R-BPF-3: bad files, bad expressions and bad options fail with status 1 and one line, no stack trace")
+    @DisplayName("R-BPF-3: bad files, bad expressions and bad options fail with status 1 and one error line (after tcpdump's link-type warning where it prints one), no stack trace")
     void errors() throws IOException {
         CliTest.Result missing = CliTest.run("tcpdump", "-r", tmp.resolve("nope.pcap").toString());
         assertThat(missing.status()).isEqualTo(1);
@@ -350,7 +364,8 @@ class TcpdumpCommandTest {
         assertThat(syntax.err()).contains("syntax error at 8").doesNotContain("\tat ");
         CliTest.Result dsyntax = CliTest.run("tcpdump", "-d", "host", "10.0.0.1", "and", "(");
         assertThat(dsyntax.status()).isEqualTo(1);
-        assertThat(dsyntax.err()).startsWith("smpnet tcpdump: can't compile \"host 10.0.0.1 and (\": ");
+        assertThat(dsyntax.err()).startsWith("Warning: assuming Ethernet\n" // as tcpdump, which warns before it parses
+                + "smpnet tcpdump: can't compile \"host 10.0.0.1 and (\": ");
 
         assertThat(CliTest.run("tcpdump", "-d", "-y", "FDDI", "tcp").err())
                 .isEqualTo("smpnet tcpdump: invalid data link type FDDI\n");
