@@ -272,23 +272,7 @@ final class CalloutWheel {
                 throw new IllegalStateException("callout wheels closed from their own handler");
             }
             Witness.checkSleep("closing callout wheel " + lock.name(), null);
-            boolean interrupted = false;
-            int giant = Giant.save(); // a handler still running may need Giant (callouts run under it in mpsafenet=0 mode)
-            try {
-                while (true) {
-                    try {
-                        daemon.join();
-                        break;
-                    } catch (InterruptedException e) {
-                        interrupted = true;
-                    }
-                }
-            } finally {
-                Giant.restore(giant);
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            Giant.joinUninterruptibly(List.of(daemon)); // a handler still running may need Giant (callouts run under it in mpsafenet=0 mode)
         }
     }
 }

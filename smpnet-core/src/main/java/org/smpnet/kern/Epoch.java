@@ -533,30 +533,10 @@ public final class Epoch {
             lock.unlock();
         }
         if (t != null) {
-            int giant = Giant.save(); // a last callback may need Giant
-            try {
-                joinUninterruptibly(t);
-            } finally {
-                Giant.restore(giant);
-            }
+            Giant.joinUninterruptibly(List.of(t)); // a last callback may need Giant
         }
         if (tree != null) {
             tree.remove("kern.epoch." + name);
-        }
-    }
-
-    private static void joinUninterruptibly(Thread t) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
         }
     }
 

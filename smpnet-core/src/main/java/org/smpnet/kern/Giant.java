@@ -123,6 +123,34 @@ public final class Giant {
         }
     }
 
+    /**
+     * Waits until each of {@code threads} has terminated, with every hold of Giant released meanwhile (a
+     * sleep releases Giant: a stack thread finishing its last work may need it). Interrupts do not end the
+     * wait; the caller's interrupt status is set again after, if one came. Everything the threads did
+     * happens-before the return.
+     */
+    public static void joinUninterruptibly(Iterable<Thread> threads) {
+        boolean interrupted = false;
+        int giant = save();
+        try {
+            for (Thread t : threads) {
+                while (true) {
+                    try {
+                        t.join();
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+            }
+        } finally {
+            restore(giant);
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Runs {@code body} under Giant when the component needs it. */
     public static void run(Class<?> component, Runnable body) {
         boolean taken = pickup(component);

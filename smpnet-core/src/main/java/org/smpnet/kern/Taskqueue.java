@@ -227,25 +227,7 @@ public final class Taskqueue {
         } finally {
             lock.unlock();
         }
-        boolean interrupted = false;
-        int giant = Giant.save(); // a task still running may need Giant (a sleep releases it)
-        try {
-            for (Thread t : threads) {
-                while (true) {
-                    try {
-                        t.join();
-                        break;
-                    } catch (InterruptedException e) {
-                        interrupted = true;
-                    }
-                }
-            }
-        } finally {
-            Giant.restore(giant);
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        Giant.joinUninterruptibly(threads); // a task still running may need Giant
     }
 
     /** Whether {@link #shutdown} was called. */
