@@ -3,11 +3,13 @@ package org.smpnet.socket;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.smpnet.kern.Counter;
@@ -103,7 +105,7 @@ final class Unp {
      * stays while any of its sockets does (each holds it), and goes with the last.
      */
     private static final Mtx REGISTRY_LOCK = new Mtx("unp_registry", "unp_registry");
-    @GuardedBy("REGISTRY_LOCK") private static final Map<Unp, Boolean> REGISTRY = new java.util.WeakHashMap<>();
+    @GuardedBy("REGISTRY_LOCK") private static final Set<Unp> REGISTRY = Collections.newSetFromMap(new WeakHashMap<>());
     @GuardedBy("REGISTRY_LOCK") private static long nextSeq;
 
     Unp(Domains domains) {
@@ -111,7 +113,7 @@ final class Unp {
         REGISTRY_LOCK.lock();
         try {
             this.seq = nextSeq++;
-            REGISTRY.put(this, Boolean.TRUE);
+            REGISTRY.add(this);
         } finally {
             REGISTRY_LOCK.unlock();
         }
@@ -240,8 +242,8 @@ final class Unp {
     private static List<Unp> registered() {
         REGISTRY_LOCK.lock();
         try {
-            List<Unp> all = new ArrayList<>(REGISTRY.keySet());
-            all.sort(java.util.Comparator.comparingLong(u -> u.seq));
+            List<Unp> all = new ArrayList<>(REGISTRY);
+            all.sort(Comparator.comparingLong(u -> u.seq));
             return all;
         } finally {
             REGISTRY_LOCK.unlock();
@@ -280,8 +282,6 @@ final class Unp {
         }
         for (UnpCb u : dead) {
             u.unp.gcRecycled.inc();
-        }
-        for (UnpCb u : dead) {
             u.so.socantrcvmore(); // nothing more reaches it: a pump now drops what was on its way
             u.so.setNbio(true); // its close, run by the disposal below, must not linger in this thread
         }
