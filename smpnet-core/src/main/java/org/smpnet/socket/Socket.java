@@ -233,6 +233,20 @@ public final class Socket {
     }
 
     /**
+     * Puts back an error a receive took ({@link #takeErrorLocked}) but could not report, because it had
+     * already received something to return ({@code recvmmsg} after its first message; Linux stores it in
+     * {@code sk_err} for the next call). A newer pending error wins. Caller holds the socket lock.
+     */
+    @GuardedBy("rcv.mtx")
+    void restoreErrorLocked(Errno e) {
+        rcv.mtx.assertOwned();
+        if (error == null) {
+            error = e;
+            rcv.sowakeup(); // another reader waiting on this socket sees it as it would have
+        }
+    }
+
+    /**
      * Whether an error is pending: a lock-free hint (volatile, key b') that lets the send path skip
      * {@link #takeError} when none is; a true answer is confirmed by taking it under the lock.
      */

@@ -529,6 +529,9 @@ public final class SocketIo {
                 if (i == 0) {
                     throw e;
                 }
+                if (e instanceof PendingError) {
+                    restoreError(so, e.errno()); // reported by the next call, as Linux does
+                }
                 break;
             }
             if (msg.msgLen == 0 && so.type() == SocketConst.SOCK_STREAM) {
@@ -536,6 +539,28 @@ public final class SocketIo {
             }
         }
         return i;
+    }
+
+    /** {@link Socket#restoreErrorLocked} from outside the socket lock. */
+    private static void restoreError(Socket so, Errno e) {
+        so.rcv.mtx.lock();
+        try {
+            so.restoreErrorLocked(e);
+        } finally {
+            so.rcv.mtx.unlock();
+        }
+    }
+
+    /**
+     * A receive's failure with the socket's pending error ({@code so_error}), which it took: a call that
+     * already received messages puts it back instead of losing it.
+     */
+    private static final class PendingError extends ErrnoException {
+        private static final long serialVersionUID = 1L;
+
+        PendingError(Errno errno) {
+            super(errno);
+        }
     }
 
     /** A deadline {@link #awaitRecord} works out only at its first wait. */
@@ -595,7 +620,10 @@ public final class SocketIo {
                     if (got == 0) {
                         throw e;
                     }
-                    break; // a timeout or a close after some were received
+                    if (e instanceof PendingError) {
+                        so.restoreErrorLocked(e.errno()); // came while waiting for more: the next call's
+                    }
+                    break; // a timeout, a close or an error after some were received
                 }
                 Sockbuf.Record r = so.rcv.sbdequeueUpTo(vlen - got);
                 if (last == null) {
@@ -672,7 +700,7 @@ public final class SocketIo {
                 if (r != null) {
                     return true;
                 }
-                throw new ErrnoException(so.takeErrorLocked());
+                throw new PendingError(so.takeErrorLocked());
             }
             if ((so.rcv.state() & Sockbuf.SBS_CANTRCVMORE) != 0) {
                 return r != null;

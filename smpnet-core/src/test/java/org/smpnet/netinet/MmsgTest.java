@@ -162,6 +162,32 @@ class MmsgTest {
     }
 
     @Test
+    @DisplayName("R-API-1: a socket error that ends a recvmmsg waiting for more after its first datagram is reported by the next call (Linux's sk_err)")
+    void errorWhileWaitingForMoreIsKept() throws Exception {
+        Sockaddr peer = Sockaddr.In.of("10.0.0.1", 7300);
+        int from = apiA.socket(Sockaddr.AF_INET, SOCK_DGRAM, 0);
+        apiA.bind(from, peer);
+        apiB.connect(rx, peer);
+        var receiving = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            Msghdr[] in = recvVector(4, 64);
+            try {
+                return apiB.recvmmsg(rx, in, 0, 4, 0, java.time.Duration.ofSeconds(20)); // waits for all four
+            } catch (ErrnoException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        apiA.sendto(from, seq(1, 8), 0, 8, 0, TO);
+        apiA.close(from); // the peer's port is closed now: the next datagram to it is refused
+        Thread.sleep(200); // the reader has taken the first datagram and waits for more
+        apiB.send(rx, seq(2, 8), 0, 8, 0);
+        assertThat(receiving.get(10, java.util.concurrent.TimeUnit.SECONDS)).as("the error ends the call with one").isEqualTo(1);
+        assertThatThrownBy(() -> apiB.recv(rx, new byte[8], 0, 8, MSG_DONTWAIT))
+                .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.errno()).isEqualTo(Errno.ECONNREFUSED));
+        assertThatThrownBy(() -> apiB.recv(rx, new byte[8], 0, 8, MSG_DONTWAIT)) // reported once
+                .isInstanceOfSatisfying(ErrnoException.class, e -> assertThat(e.errno()).isEqualTo(Errno.EAGAIN));
+    }
+
+    @Test
     @DisplayName("R-API-1: recvmmsg's timeout bounds the whole call: what came by then, EAGAIN if nothing; zero does not wait; negative is EINVAL")
     void timeoutBoundsTheCall() throws Exception {
         Msghdr[] in = recvVector(5, 64);

@@ -412,6 +412,25 @@ class UnixSocketTest {
         assertThat(str(in[1].buf, in[1].msgLen)).isEqualTo("b");
     }
 
+    @ParameterizedTest(name = "type {0}")
+    @ValueSource(ints = {SOCK_STREAM, SOCK_SEQPACKET})
+    @DisplayName("R-API-1: a socket error met after recvmmsg's first message is left for the next call, as Linux keeps it in sk_err")
+    void recvmmsgKeepsLaterError(int type) throws Exception {
+        int[] sv = api.socketpair(PF_UNIX, type, 0);
+        api.send(sv[0], bytes("one"), 0, 3, 0);
+        api.send(sv[0], bytes("two"), 0, 3, 0);
+        api.setsockopt(sv[0], SOL_SOCKET, SO_LINGER, Sockopt.linger(true, 0));
+        api.close(sv[0]); // an abort: the peer gets ECONNRESET once it has read what it had
+        Msghdr[] in = {Msghdr.recv(new byte[3], 0, 3, 0), Msghdr.recv(new byte[3], 0, 3, 0),
+                Msghdr.recv(new byte[3], 0, 3, 0), Msghdr.recv(new byte[3], 0, 3, 0)};
+        assertThat(api.recvmmsg(sv[1], in, 0, 4, 0)).isEqualTo(2); // blocking, all four wanted: the error ends it
+        assertThat(str(in[0].buf, in[0].msgLen)).isEqualTo("one");
+        assertThat(str(in[1].buf, in[1].msgLen)).isEqualTo("two");
+        assertErrno(Errno.ECONNRESET, () -> api.recvmmsg(sv[1], in, 0, 4, 0));
+        assertThat(api.recv(sv[1], new byte[3], 0, 3, 0)).isZero(); // then end of data
+        api.close(sv[1]);
+    }
+
     @Test
     @DisplayName("R-SO-1: poll and kqueue see read data counts, write space and EOF on a stream socket")
     void pollAndKqueue() throws Exception {
