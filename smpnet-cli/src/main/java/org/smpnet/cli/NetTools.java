@@ -58,9 +58,9 @@ final class NetTools {
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             switch (a) {
-                case "-c" -> count = Integer.parseInt(value(args, ++i, a));
-                case "-i" -> interval = Double.parseDouble(value(args, ++i, a));
-                case "-s" -> size = Integer.parseInt(value(args, ++i, a));
+                case "-c" -> count = intValue(a, "count of packets to transmit", value(args, ++i, a), 1, Integer.MAX_VALUE);
+                case "-i" -> interval = secondsValue(a, value(args, ++i, a), 60);
+                case "-s" -> size = intValue(a, "packet size", value(args, ++i, a), Ping.MIN_SIZE, Ping.MAX_SIZE);
                 default -> {
                     if (a.startsWith("-") || host != null) {
                         throw new IllegalArgumentException("usage: ping [-c count] [-i interval] [-s size] host");
@@ -72,9 +72,6 @@ final class NetTools {
         if (host == null) {
             throw new IllegalArgumentException("usage: ping [-c count] [-i interval] [-s size] host");
         }
-        if (!(interval >= 0 && interval <= 60)) {
-            throw new IllegalArgumentException("interval " + interval + " s not in 0..60");
-        }
         InAddr dst = InAddr.parse(host);
         out.accept("PING " + dst + " (" + dst + "): " + size + " data bytes");
         Ping.Result r = new Ping(v.inet()).run(dst, count, size, Duration.ofNanos((long) (interval * 1e9)),
@@ -82,6 +79,37 @@ final class NetTools {
         out.accept("");
         r.summary().lines().forEach(out);
         return r.received() > 0 ? 0 : 2;
+    }
+
+    /**
+     * An integer option value in {@code [min, max]}, or a clear error naming the option, what it is and
+     * its range (not the parser's own message).
+     */
+    static int intValue(String opt, String what, String text, int min, int max) {
+        long n;
+        try {
+            n = Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            n = Long.MIN_VALUE;
+        }
+        if (n < min || n > max) {
+            throw new IllegalArgumentException(opt + ": invalid " + what + " '" + text + "' (" + min + " to " + max + ")");
+        }
+        return (int) n;
+    }
+
+    /** A time option in seconds, fractions allowed, in {@code [0, max]}. */
+    private static double secondsValue(String opt, String text, double max) {
+        double d;
+        try {
+            d = Double.parseDouble(text);
+        } catch (NumberFormatException e) {
+            d = Double.NaN;
+        }
+        if (!(d >= 0 && d <= max)) {
+            throw new IllegalArgumentException(opt + ": invalid interval '" + text + "' (0 to " + (long) max + " seconds)");
+        }
+        return d;
     }
 
     private static String value(List<String> args, int i, String opt) {
@@ -260,13 +288,13 @@ final class NetTools {
                 case "inet" -> {
                     String spec = value(args, ++i, a);
                     int slash = spec.indexOf('/');
-                    int len = slash < 0 ? 24 : Integer.parseInt(spec.substring(slash + 1));
+                    int len = slash < 0 ? 24 : intValue(a, "prefix length", spec.substring(slash + 1), 1, 32);
                     v.addrs().add(ifp, InAddr.parse(slash < 0 ? spec : spec.substring(0, slash)), len);
                 }
                 case "-alias", "delete" -> v.addrs().delete(ifp, InAddr.parse(value(args, ++i, a)));
                 case "up" -> ifp.setFlags(IfFlags.UP, 0);
                 case "down" -> ifp.setFlags(0, IfFlags.UP);
-                case "mtu" -> ifp.setMtu(Integer.parseInt(value(args, ++i, a)));
+                case "mtu" -> ifp.setMtu(intValue(a, "MTU", value(args, ++i, a), 0, Integer.MAX_VALUE)); // the interface checks its range
                 case "txcsum" -> {
                     if (ifp.hwassistCapable() == 0) {
                         throw new ErrnoException(Errno.EINVAL, ifp.name() + " cannot offload checksums");

@@ -77,10 +77,7 @@ final class RouteMonitor {
                     if (i + 1 >= args.size()) {
                         throw new IllegalArgumentException("option -c needs a value");
                     }
-                    count = Long.parseLong(args.get(++i));
-                    if (count < 0) {
-                        throw new IllegalArgumentException("count " + count + " is negative");
-                    }
+                    count = NetTools.intValue("-c", "count of messages", args.get(++i), 0, Integer.MAX_VALUE);
                 }
                 case "-n" -> { }
                 default -> throw new IllegalArgumentException("usage: route monitor [-n] [-c count]");

@@ -106,6 +106,18 @@ class NetToolsTest {
                 .contains("64 bytes from 10.0.0.2: icmp_seq=0 ttl=64 time=")
                 .contains("--- 10.0.0.2 ping statistics ---\n3 packets transmitted, 3 packets received, 0.0% packet loss\n")
                 .contains("round-trip min/avg/max/stddev = ");
+        // Values out of range are refused before anything is sent or printed (the client's option parser
+        // already refuses what is not a number).
+        String[][] bad = {{"-c", "0", "-c: invalid count of packets to transmit '0' (1 to 2147483647)"},
+                {"-s", "70000", "-s: invalid packet size '70000' (8 to 65507)"},
+                {"-s", "-5", "-s: invalid packet size '-5'"},
+                {"-i", "61", "-i: invalid interval '61.0' (0 to 60 seconds)"}};
+        for (String[] b : bad) {
+            CliTest.Result r2 = run("ping", "--vnet", "alpha", b[0], b[1], "10.0.0.2");
+            assertThat(r2.status()).as(b[0] + " " + b[1]).isEqualTo(1);
+            assertThat(r2.out()).as(b[0] + " " + b[1]).isEmpty();
+            assertThat(r2.err()).contains("EINVAL").contains(b[2]).doesNotContain("input string");
+        }
         CliTest.Result unreach = run("ping", "--vnet", "alpha", "-c", "1", "192.0.2.1");
         assertThat(unreach.status()).isEqualTo(1);
         assertThat(unreach.err()).containsAnyOf("ENETUNREACH", "EHOSTUNREACH");
@@ -134,6 +146,12 @@ class NetToolsTest {
         assertThat(run("ifconfig", "--vnet", "alpha", a, "txcsum").status()).isZero();
         assertThat(epair.a().hwassist()).isEqualTo(epair.a().hwassistCapable()).isNotZero();
         assertThat(run("ifconfig", "--vnet", "alpha", "lo0", "txcsum").err()).contains("EINVAL");
+        CliTest.Result badMtu = run("ifconfig", "--vnet", "alpha", a, "mtu", "abc");
+        assertThat(badMtu.status()).isEqualTo(1);
+        assertThat(badMtu.err()).contains("EINVAL").contains("mtu: invalid MTU 'abc'").doesNotContain("input string");
+        assertThat(run("ifconfig", "--vnet", "alpha", a, "mtu", "10").err()).contains("EINVAL").contains("out of range");
+        assertThat(run("ifconfig", "--vnet", "alpha", a, "inet", "10.2.0.1/x").err())
+                .contains("EINVAL").contains("inet: invalid prefix length 'x' (1 to 32)");
         CliTest.Result none = run("ifconfig", "--vnet", "alpha", "nosuch0");
         assertThat(none.status()).isEqualTo(1);
         assertThat(none.err()).contains("ENXIO");
@@ -190,7 +208,8 @@ class NetToolsTest {
         assertThat(rs.listenerCount()).isEqualTo(before);
         CliTest.Result bad = run("route", "--vnet", "alpha", "monitor", "-c", "-1");
         assertThat(bad.status()).isEqualTo(1);
-        assertThat(bad.err()).contains("EINVAL");
+        assertThat(bad.err()).contains("EINVAL").contains("-c: invalid count of messages '-1' (0 to 2147483647)");
+        assertThat(run("route", "--vnet", "alpha", "monitor", "-c", "many").err()).contains("'many' is not a long");
     }
 
     @Test

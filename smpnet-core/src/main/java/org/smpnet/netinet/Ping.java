@@ -57,6 +57,11 @@ public final class Ping {
 
     private final Inet inet;
 
+    /** The smallest data size: room for the send time, which the reply's RTT is taken from. */
+    public static final int MIN_SIZE = 8;
+    /** The largest data size: an IPv4 datagram of 65535 bytes less the IP and ICMP headers. */
+    public static final int MAX_SIZE = 65507;
+
     public Ping(Inet inet) {
         this.inet = inet;
     }
@@ -70,8 +75,9 @@ public final class Ping {
      */
     public Result run(InAddr dst, int count, int size, Duration interval, Duration wait, Consumer<Reply> out)
             throws ErrnoException {
-        if (count < 1 || size < 8 || size > 65507) {
-            throw new IllegalArgumentException("ping needs count >= 1 and 8 <= size <= 65507, not " + count + "/" + size);
+        if (count < 1 || size < MIN_SIZE || size > MAX_SIZE) {
+            throw new IllegalArgumentException("ping needs count >= 1 and " + MIN_SIZE + " <= size <= " + MAX_SIZE
+                    + ", not " + count + "/" + size);
         }
         org.smpnet.kern.Witness.checkSleep("ping", null);
         ConcurrentHashMap<Integer, Long> sentAt = new ConcurrentHashMap<>();
