@@ -296,7 +296,7 @@ final class ControlSession {
             }
             return new ControlProtocol.SysctlReply(es);
         } catch (SysctlException e) {
-            throw new ErrnoException(Errno.valueOf(e.errno().name()), e.getMessage());
+            throw new ErrnoException(Errno.valueOf(e.errno().name()), e.detail()); // the errno goes in front
         } catch (IllegalStateException | IllegalArgumentException e) {
             throw new ErrnoException(Errno.EINVAL, e.getMessage());
         }

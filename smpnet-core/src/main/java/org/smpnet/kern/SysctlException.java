@@ -18,6 +18,11 @@ public final class SysctlException extends RuntimeException {
         return errno;
     }
 
+    /** The message without the errno name {@link #getMessage} appends: for a caller that reports the errno itself. */
+    public String detail() {
+        return super.getMessage();
+    }
+
     @Override
     public String getMessage() {
         return super.getMessage() + " (" + errno + ")";
