@@ -57,6 +57,8 @@ public final class DeferredInput {
     private int[] stagedCounts = new int[4];
     /** Places reserved in each staged queue and not yet used ({@link IfQueue#reserve}). */
     private int[] stagedReserved = new int[4];
+    /** Each staged chain's packets as a list, for the drainer's load-ahead ({@link IfQueue#publish}); null until the first. */
+    private Mbuf[][] stagedLists = new Mbuf[4][];
     private int nstaged;
     /**
      * How long a sender sleeps at its section's exit when the receive work it ran found a receiving
@@ -181,6 +183,9 @@ public final class DeferredInput {
         return d.depth > 0 ? d : null;
     }
 
+    /** The most packets of one staged chain listed for the load-ahead; the rest are walked as usual. */
+    private static final int LOAD_AHEAD_MAX = 1024;
+
     /**
      * Stages {@code m} for {@code q} in this section, in a place {@linkplain IfQueue#reserve reserved} under
      * its limit; returns false, leaving {@code m} to the caller, when the queue has no place left.
@@ -200,7 +205,19 @@ public final class DeferredInput {
             stagedOldest[slot] = m;
         }
         stagedNewest[slot] = m;
-        stagedCounts[slot]++;
+        int k = stagedCounts[slot]++;
+        if (k > 0 && k < LOAD_AHEAD_MAX && IfQueue.LOAD_AHEAD) { // a chain of one needs no list
+            Mbuf[] list = stagedLists[slot];
+            if (list == null) {
+                list = new Mbuf[32];
+                list[0] = stagedOldest[slot];
+                stagedLists[slot] = list;
+            } else if (k == list.length) {
+                list = Arrays.copyOf(list, Math.min(LOAD_AHEAD_MAX, 2 * k));
+                stagedLists[slot] = list;
+            }
+            list[k] = m;
+        }
         return true;
     }
 
@@ -218,6 +235,7 @@ public final class DeferredInput {
             stagedOldest = Arrays.copyOf(stagedOldest, n);
             stagedCounts = Arrays.copyOf(stagedCounts, n);
             stagedReserved = Arrays.copyOf(stagedReserved, n);
+            stagedLists = Arrays.copyOf(stagedLists, n);
         }
         stagedQueues[nstaged] = q;
         return nstaged++;
@@ -235,12 +253,14 @@ public final class DeferredInput {
             Mbuf oldest = stagedOldest[i];
             int k = stagedCounts[i];
             int unused = stagedReserved[i];
+            Mbuf[] list = stagedLists[i];
             stagedQueues[i] = null;
             stagedNewest[i] = null;
             stagedOldest[i] = null;
             stagedCounts[i] = 0;
             stagedReserved[i] = 0;
-            q.publish(newest, oldest, k, unused);
+            stagedLists[i] = null; // the queue's drainer reads it from now on
+            q.publish(newest, oldest, k, unused, list);
         }
     }
 

@@ -112,6 +112,13 @@ public final class IfQueue {
     private final AtomicReference<Mbuf> stack = new AtomicReference<>();
     /** Packets pushed and not yet taken: the queue length, for the limit. */
     private final AtomicInteger pending = new AtomicInteger();
+    /**
+     * Load-ahead lists of the chains senders' sections pushed (see {@link #loadAhead}), newest first.
+     * Advisory only: a list may name packets another drainer took already, and a chain may have none.
+     */
+    private final AtomicReference<LoadAhead> loadAhead = new AtomicReference<>();
+    /** What {@link #loadAhead} read, so the JIT keeps the loads. Confined to the drainer. */
+    private int loadedSink;
     /** A drainer is taking or delivering a batch; only the thread that set it clears it. */
     private final AtomicBoolean busy = new AtomicBoolean();
     /** Readers busy-polling this queue now. */
@@ -146,6 +153,8 @@ public final class IfQueue {
     public final Counter delivered = new Counter();
     /** Times a sender waited at its section's exit for the backlog to drain (back-pressure). */
     public final Counter senderWaits = new Counter();
+    /** Packets a drainer loaded ahead of its walk from the lists of published chains ({@link #loadAhead()}). */
+    public final Counter loadedAhead = new Counter();
     /** Lingers begun ({@link #pollerLeave}): one per reader episode of back-to-back polls. */
     public final Counter lingerStarts = new Counter();
     /** Lingers ended: by the ithread's watch, a reader going to sleep, or a sender the queue kept waiting. */
@@ -249,6 +258,14 @@ public final class IfQueue {
      * ithread). After close, the chain is freed (counted as drops). Lock-free; the caller holds no lock.
      */
     void publish(Mbuf newest, Mbuf oldest, int k, int unused) {
+        publish(newest, oldest, k, unused, null);
+    }
+
+    /**
+     * {@link #publish(Mbuf, Mbuf, int, int)} with the chain's packets also in {@code packets[0 .. k)} (or
+     * null), which the drainer uses to load them all at once ahead of its walk down the chain.
+     */
+    void publish(Mbuf newest, Mbuf oldest, int k, int unused, Mbuf[] packets) {
         int n = unused == 0 ? pending.get() : pending.addAndGet(-unused);
         if (k == 0) {
             return;
@@ -259,6 +276,14 @@ public final class IfQueue {
             return;
         }
         push(newest, oldest);
+        if (packets != null && LOAD_AHEAD) {
+            LoadAhead h = new LoadAhead(packets, Math.min(k, packets.length));
+            LoadAhead top;
+            do {
+                top = loadAhead.get();
+                h.next = top;
+            } while (!loadAhead.compareAndSet(top, h));
+        }
         enqueued.add(k);
         afterPush(n);
     }
@@ -309,6 +334,9 @@ public final class IfQueue {
         if (top == null) {
             return null;
         }
+        if (drainer && LOAD_AHEAD) {
+            loadAhead();
+        }
         batchesTaken.lazySet(batchesTaken.get() + 1); // the drainer (close may race it: any change counts)
         Mbuf oldest = null;
         int k = 0;
@@ -329,8 +357,73 @@ public final class IfQueue {
         return oldest;
     }
 
+    /**
+     * Whether senders' sections publish load-ahead lists (tunable {@code smpnet.ifq.load_ahead}, default
+     * on). The packets of a chain were written by the sender's CPU; a drainer on another CPU that walks the
+     * chain waits for one cache miss per packet in turn, since each packet's address is in the one before.
+     * From a list it has every address at once, so the misses overlap.
+     */
+    static final boolean LOAD_AHEAD = !"0".equals(System.getProperty("smpnet.ifq.load_ahead", "1"));
+
+    /** A chain's packets as a list, for {@link #loadAhead()}. */
+    private static final class LoadAhead {
+        final Mbuf[] packets;
+        final int n;
+        LoadAhead next;
+
+        LoadAhead(Mbuf[] packets, int n) {
+            this.packets = packets;
+            this.n = n;
+        }
+    }
+
+    /**
+     * Reads the header fields and the first and last data bytes of every packet on the load-ahead lists,
+     * in two passes of independent loads (the data's address is in the header), and drops the lists. The
+     * drainer's walk and the protocols' input then find them in this CPU's cache. Only a drainer calls it.
+     * A list may name packets another drainer took already (lists and chains are taken apart): reading them
+     * is harmless, and their fields are only read, each once, with the data index checked.
+     */
+    private void loadAhead() {
+        LoadAhead lists = loadAhead.get() == null ? null : loadAhead.getAndSet(null); // no swap (a fence) when none
+        if (lists == null) {
+            return;
+        }
+        int sum = 0;
+        int packets = 0;
+        for (LoadAhead h = lists; h != null; h = h.next) {
+            Mbuf[] a = h.packets;
+            for (int i = 0; i < h.n; i++) {
+                Mbuf m = a[i];
+                sum += m.len + m.pktLen + m.flags;
+            }
+            packets += h.n;
+        }
+        for (LoadAhead h = lists; h != null; h = h.next) {
+            Mbuf[] a = h.packets;
+            for (int i = 0; i < h.n; i++) {
+                Mbuf m = a[i];
+                byte[] b = m.buf;
+                int off = m.off;
+                int end = off + m.len - 1;
+                // Racy: a packet another drainer took may be changing meanwhile, so only bytes inside its buffer.
+                if (b != null && off >= 0 && end >= off && end < b.length) {
+                    sum += b[off] + b[end];
+                }
+            }
+        }
+        loadedSink = sum;
+        loadedAhead.add(packets);
+    }
+
+    /** Whether load-ahead lists wait for a drainer (for tests). */
+    boolean loadAheadPending() {
+        return loadAhead.get() != null;
+    }
+
     private void freeAll() {
         dropChain(takeAll());
+        loadAhead.set(null); // the lists only name packets: let the dropped ones go
     }
 
     /** Frees a chain linked through {@code nextpkt}, counting each packet as a drop. */

@@ -115,6 +115,98 @@ class DeferredInputTest {
     }
 
     @Test
+    @DisplayName("R-ISR-1: a section's chain is published with a list of its packets, which a drainer loads ahead once and lets go")
+    void drainerLoadsStagedChainsAhead() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(IfQueue.LOAD_AHEAD, "smpnet.ifq.load_ahead=0");
+        CountDownLatch holding = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        NetTestSupport.SeqOrderSink order = new NetTestSupport.SeqOrderSink();
+        IfQueue q = new IfQueue("dahead", 256, DeferredInputTest.class, m -> {
+            if (NetTestSupport.intAt(m, 0) == 9) {
+                holding.countDown();
+                awaitQuietly(release); // the ithread holds the queue: what is published meanwhile waits
+            }
+            order.accept(m);
+        });
+        try {
+            awaitSleeping(q);
+            sendInSection(q, 0, 0, 20); // the sender drains: it loads all 20 ahead, then delivers them
+            assertThat(q.loadedAhead.get()).isEqualTo(20);
+            assertThat(order.got.get()).isEqualTo(20);
+            sendInSection(q, 0, 20, 1); // a chain of one has no list
+            assertThat(q.loadedAhead.get()).isEqualTo(20);
+            assertThat(q.loadAheadPending()).isFalse();
+
+            q.enqueue(packet(9, 0)); // outside a section: the ithread takes it and holds the queue
+            holding.await();
+            sendInSection(q, 1, 0, 5);
+            assertThat(q.loadAheadPending()).as("the list waits for the next drain").isTrue();
+            release.countDown();
+            NetTestSupport.awaitIdle(q);
+            assertThat(q.loadedAhead.get()).isEqualTo(25);
+            assertThat(q.loadAheadPending()).isFalse();
+            assertThat(order.got.get()).isEqualTo(27);
+            assertThat(order.outOfOrder.get()).isZero();
+            assertThat(q.drops.get()).isZero();
+        } finally {
+            release.countDown();
+            q.close();
+        }
+    }
+
+    @Test
+    @DisplayName("R-ISR-1: close drops a published chain and lets its load-ahead list go with it")
+    void closeDropsLoadAheadLists() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(IfQueue.LOAD_AHEAD, "smpnet.ifq.load_ahead=0");
+        CountDownLatch holding = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        IfQueue q = new IfQueue("daclose", 256, DeferredInputTest.class, m -> {
+            holding.countDown();
+            awaitQuietly(release);
+            m.freem();
+        });
+        Thread closer = null;
+        try {
+            q.enqueue(packet(9, 0)); // the ithread takes it and holds the queue
+            holding.await();
+            sendInSection(q, 1, 0, 5);
+            assertThat(q.loadAheadPending()).isTrue();
+            closer = Thread.ofPlatform().name("daclose-closer").start(q::close); // it waits for the ithread
+            while (q.length() > 0) {
+                Thread.sleep(1);
+            }
+            assertThat(q.loadAheadPending()).as("close dropped the chain and its list").isFalse();
+            assertThat(q.drops.get()).isEqualTo(5);
+        } finally {
+            release.countDown();
+            if (closer != null) {
+                closer.join();
+            }
+            q.close();
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Enqueues {@code n} packets of {@code sender} from sequence number {@code from} in one section. */
+    private static void sendInSection(IfQueue q, int sender, int from, int n) {
+        boolean in = DeferredInput.enter();
+        try {
+            for (int i = 0; i < n; i++) {
+                assertThat(q.enqueue(packet(sender, from + i))).isTrue();
+            }
+        } finally {
+            DeferredInput.exit(in);
+        }
+    }
+
+    @Test
     @DisplayName("R-ISR-1: the queue limit holds for packets staged by racing sections (never exceeded, no place leaked); the rest are refused and counted")
     void stagedPacketsRespectTheLimitExactly() throws Exception {
         CountDownLatch holding = new CountDownLatch(1);
