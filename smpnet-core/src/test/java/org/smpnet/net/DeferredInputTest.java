@@ -339,22 +339,7 @@ class DeferredInputTest {
                 }));
             }
             go.countDown();
-            for (Thread t : ts) {
-                t.join();
-            }
-            NetTestSupport.awaitIdle(q);
-            long total = 0;
-            long drops = 0;
-            for (int s = 0; s < senders; s++) {
-                total += sent[s];
-                drops += refused[s];
-            }
-            q.close();
-            assertThat(sink.outOfOrder.get()).as("packets of one sender delivered out of order").isZero();
-            assertThat(sink.got.get()).isEqualTo(total);
-            assertThat(q.delivered.get()).isEqualTo(total);
-            assertThat(q.drops.get()).isEqualTo(drops);
-            assertThat(total).isPositive();
+            NetTestSupport.assertEachPacketOnce(q, sink, ts, sent, refused);
         });
     }
 }

@@ -454,22 +454,7 @@ class IfQueueBusyPollTest {
                 }));
             }
             go.countDown();
-            for (Thread t : ts) {
-                t.join();
-            }
-            NetTestSupport.awaitIdle(q);
-            long total = 0;
-            long drops = 0;
-            for (int s = 0; s < senders; s++) {
-                total += sent[s];
-                drops += refused[s];
-            }
-            q.close();
-            assertThat(order.outOfOrder.get()).as("packets of one sender delivered out of order").isZero();
-            assertThat(order.got.get()).isEqualTo(total);
-            assertThat(q.delivered.get()).isEqualTo(total);
-            assertThat(q.drops.get()).isEqualTo(drops);
-            assertThat(total).isPositive();
+            long total = NetTestSupport.assertEachPacketOnce(q, order, ts, sent, refused);
             System.out.printf("queue race mpsafenet=%s section=%d: %d delivered, %d busy polls delivered, %d sender waits, "
                     + "%d lingers%n", mpsafenet, perSection, total, polled.get(), q.senderWaits.get(), q.lingerStarts.get());
             if (mpsafenet) {

@@ -161,6 +161,28 @@ public final class NetTestSupport {
     }
 
     /**
+     * The end of a queue race: joins the sender threads {@code ts}, waits until {@code q} is idle, closes it,
+     * and checks that every packet a sender got in was delivered once, each sender's in order, and that
+     * every refused one was counted as a drop. Returns the packets delivered (at least one).
+     */
+    public static long assertEachPacketOnce(IfQueue q, SeqOrderSink sink, java.util.List<Thread> ts, long[] sent,
+            long[] refused) throws InterruptedException {
+        for (Thread t : ts) {
+            t.join();
+        }
+        awaitIdle(q);
+        long total = java.util.Arrays.stream(sent).sum();
+        long drops = java.util.Arrays.stream(refused).sum();
+        q.close();
+        org.assertj.core.api.Assertions.assertThat(sink.outOfOrder.get()).as("packets of one sender delivered out of order").isZero();
+        org.assertj.core.api.Assertions.assertThat(sink.got.get()).isEqualTo(total);
+        org.assertj.core.api.Assertions.assertThat(q.delivered.get()).isEqualTo(total);
+        org.assertj.core.api.Assertions.assertThat(q.drops.get()).isEqualTo(drops);
+        org.assertj.core.api.Assertions.assertThat(total).isPositive();
+        return total;
+    }
+
+    /**
      * Waits (at most 10 s) until {@code q} is empty and idle, without waking anybody: a packet that no
      * drainer will take (a lost hand-off) fails the test instead of hanging it, as {@link IfQueue#drain} would.
      */
