@@ -55,12 +55,12 @@ public final class Ping {
         }
     }
 
-    private final Inet inet;
-
     /** The smallest data size: room for the send time, which the reply's RTT is taken from. */
     public static final int MIN_SIZE = 8;
     /** The largest data size: an IPv4 datagram of 65535 bytes less the IP and ICMP headers. */
     public static final int MAX_SIZE = 65507;
+
+    private final Inet inet;
 
     public Ping(Inet inet) {
         this.inet = inet;

@@ -246,6 +246,16 @@ public final class Socket {
         }
     }
 
+    /** {@link #restoreErrorLocked}; takes the socket lock. */
+    void restoreError(Errno e) {
+        rcv.mtx.lock();
+        try {
+            restoreErrorLocked(e);
+        } finally {
+            rcv.mtx.unlock();
+        }
+    }
+
     /**
      * Whether an error is pending: a lock-free hint (volatile, key b') that lets the send path skip
      * {@link #takeError} when none is; a true answer is confirmed by taking it under the lock.

@@ -530,7 +530,7 @@ public final class SocketIo {
                     throw e;
                 }
                 if (e instanceof PendingError) {
-                    restoreError(so, e.errno()); // reported by the next call, as Linux does
+                    so.restoreError(e.errno()); // reported by the next call, as Linux does
                 }
                 break;
             }
@@ -539,16 +539,6 @@ public final class SocketIo {
             }
         }
         return i;
-    }
-
-    /** {@link Socket#restoreErrorLocked} from outside the socket lock. */
-    private static void restoreError(Socket so, Errno e) {
-        so.rcv.mtx.lock();
-        try {
-            so.restoreErrorLocked(e);
-        } finally {
-            so.rcv.mtx.unlock();
-        }
     }
 
     /**

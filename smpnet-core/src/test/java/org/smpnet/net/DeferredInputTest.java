@@ -216,11 +216,7 @@ class DeferredInputTest {
         IfQueue q = new IfQueue("dlimit", limit, DeferredInputTest.class, m -> {
             if (holding.getCount() > 0) {
                 holding.countDown();
-                try {
-                    release.await(); // the ithread holds its first batch: nothing drains meanwhile
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                awaitQuietly(release); // the ithread holds its first batch: nothing drains meanwhile
             }
             order.accept(m);
         });
