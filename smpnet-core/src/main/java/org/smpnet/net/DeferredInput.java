@@ -61,6 +61,12 @@ public final class DeferredInput {
     private Mbuf[][] stagedLists = new Mbuf[4][];
     private int nstaged;
     /**
+     * Packets staged since the staging arrays were made: after {@link InputBatch#RENEW_AFTER} the next
+     * publish of all makes new ones, so the per-packet store into {@code stagedNewest} stays a store
+     * into a young array (see there).
+     */
+    private int stagedIntoArrays;
+    /**
      * How long a sender sleeps at its section's exit when the receive work it ran found a receiving
      * socket full (tunable {@code smpnet.deferred.backoff.nanos}; 0: never).
      */
@@ -183,6 +189,11 @@ public final class DeferredInput {
         return d.depth > 0 ? d : null;
     }
 
+    /** Packets the calling thread staged into its staging arrays in use (tests: renewed after {@link InputBatch#RENEW_AFTER}). */
+    static int stagedIntoArrays() {
+        return CURRENT.get().stagedIntoArrays;
+    }
+
     /** The most packets of one staged chain listed for the load-ahead; the rest are walked as usual. */
     private static final int LOAD_AHEAD_MAX = 1024;
 
@@ -205,6 +216,7 @@ public final class DeferredInput {
             stagedOldest[slot] = m;
         }
         stagedNewest[slot] = m;
+        stagedIntoArrays++;
         int k = stagedCounts[slot]++;
         if (k > 0 && k < LOAD_AHEAD_MAX && IfQueue.LOAD_AHEAD) { // a chain of one needs no list
             Mbuf[] list = stagedLists[slot];
@@ -261,6 +273,14 @@ public final class DeferredInput {
             stagedReserved[i] = 0;
             stagedLists[i] = null; // the queue's drainer reads it from now on
             q.publish(newest, oldest, k, unused, list);
+        }
+        if (stagedIntoArrays >= InputBatch.RENEW_AFTER) {
+            int n = stagedQueues.length;
+            stagedQueues = new IfQueue[n];
+            stagedNewest = new Mbuf[n];
+            stagedOldest = new Mbuf[n];
+            stagedLists = new Mbuf[n][];
+            stagedIntoArrays = 0;
         }
     }
 

@@ -44,13 +44,34 @@ public final class InputBatch {
     private long memoKey2;
     private Object memoValue;
     private int count;
-    private final Sink[] sinks = new Sink[CAPACITY];
-    private final Object[] keys = new Object[CAPACITY];
-    private final Mbuf[] packets = new Mbuf[CAPACITY];
-    private final Object[] first = new Object[CAPACITY];
-    private final Object[] second = new Object[CAPACITY];
+    /** Deferrals into the current arrays; at {@link #RENEW_AFTER} the next flush replaces them. */
+    private int deferredIntoArrays;
+    private Sink[] sinks;
+    private Object[] keys;
+    private Mbuf[] packets;
+    private Object[] first;
+    private Object[] second;
 
-    private InputBatch() {}
+    /**
+     * Deferrals after which a flush replaces the arrays with new ones instead of clearing them. A deferral
+     * stores four or five references; into an array the collector has moved to the old generation, each
+     * such store runs G1's post-write barrier to its StoreLoad fence (JDK 25), while into a young one it
+     * stops at the young card. Arrays renewed this often die young.
+     */
+    static final int RENEW_AFTER = 4096;
+
+    private InputBatch() {
+        newArrays();
+    }
+
+    private void newArrays() {
+        sinks = new Sink[CAPACITY];
+        keys = new Object[CAPACITY];
+        packets = new Mbuf[CAPACITY];
+        first = new Object[CAPACITY];
+        second = new Object[CAPACITY];
+        deferredIntoArrays = 0;
+    }
 
     /** The calling thread's open batch, or null when none is open (then do the work at once). */
     public static InputBatch current() {
@@ -86,6 +107,7 @@ public final class InputBatch {
             flush();
         }
         int i = count++;
+        deferredIntoArrays++;
         sinks[i] = sink;
         keys[i] = key;
         packets[i] = m;
@@ -113,6 +135,11 @@ public final class InputBatch {
 
     int pending() {
         return count;
+    }
+
+    /** Deferrals into the arrays in use (tests: they are renewed after {@link #RENEW_AFTER}). */
+    int deferredIntoArrays() {
+        return deferredIntoArrays;
     }
 
     private void flush() {
@@ -147,11 +174,15 @@ public final class InputBatch {
                 }
             }
             count = 0;
-            Arrays.fill(sinks, 0, n, null);
-            Arrays.fill(keys, 0, n, null);
-            Arrays.fill(packets, 0, n, null);
-            Arrays.fill(first, 0, n, null);
-            Arrays.fill(second, 0, n, null);
+            if (deferredIntoArrays >= RENEW_AFTER) {
+                newArrays();
+            } else {
+                Arrays.fill(sinks, 0, n, null);
+                Arrays.fill(keys, 0, n, null);
+                Arrays.fill(packets, 0, n, null);
+                Arrays.fill(first, 0, n, null);
+                Arrays.fill(second, 0, n, null);
+            }
         }
     }
 }

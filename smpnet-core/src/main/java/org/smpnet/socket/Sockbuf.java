@@ -290,19 +290,69 @@ public final class Sockbuf {
     @GuardedBy("mtx")
     public boolean sbappendaddr(Sockaddr from, Mbuf m, List<Cmsg> control) {
         mtx.assertOwned();
-        long need = (long) lengthOf(m) + sockaddrSpace(from) + Cmsg.spaceOf(control);
-        if (need > sbspace()) {
+        Record r = datagramRecord(from, m, control);
+        if (r == null) {
             return false;
+        }
+        linkRun(r, r, 1);
+        sbcheckIf();
+        return true;
+    }
+
+    /**
+     * {@link #sbappendaddr} for each datagram of {@code packets[from, to)} (source addresses in {@code froms},
+     * control message lists or null in {@code controls}), in order, under one hold of {@link #mtx}; the
+     * records are linked at once at the end ({@link #linkRun}). A datagram that fits is consumed and its
+     * slots in {@code packets} and {@code controls} set to null; one that does not is left in place for the
+     * caller. Returns the number appended. Caller holds {@link #mtx}; does not wake readers.
+     */
+    @GuardedBy("mtx")
+    int sbappendaddrRun(Mbuf[] packets, Object[] froms, Object[] controls, int from, int to) {
+        mtx.assertOwned();
+        Record first = null;
+        Record last = null;
+        int n = 0;
+        for (int i = from; i < to; i++) {
+            @SuppressWarnings("unchecked")
+            List<Cmsg> control = (List<Cmsg>) controls[i];
+            Record r = datagramRecord((Sockaddr) froms[i], packets[i], control);
+            if (r == null) {
+                continue;
+            }
+            if (last == null) {
+                first = r;
+            } else {
+                last.next = r;
+            }
+            last = r;
+            packets[i] = null;
+            controls[i] = null;
+            n++;
+        }
+        if (n > 0) {
+            linkRun(first, last, n);
+            sbcheckIf();
+        }
+        return n;
+    }
+
+    /**
+     * A charged record holding datagram {@code m} and its address and control, not yet linked; or null,
+     * touching nothing, if they do not fit in {@link #sbspace}.
+     */
+    @GuardedBy("mtx")
+    private Record datagramRecord(Sockaddr from, Mbuf m, List<Cmsg> control) {
+        if ((long) lengthOf(m) + sockaddrSpace(from) + Cmsg.spaceOf(control) > sbspace()) {
+            return null;
         }
         IfQueue q = m.rxQueue();
         if (q != pollQueue) {
             pollQueue = q;
         }
         Record r = new Record(from, control, true);
-        link(r);
+        chargeRecord(r);
         appendData(r, m);
-        sbcheckIf();
-        return true;
+        return r;
     }
 
     /**
@@ -343,6 +393,13 @@ public final class Sockbuf {
 
     @GuardedBy("mtx")
     private void link(Record r) {
+        chargeRecord(r);
+        linkRun(r, r, 1);
+    }
+
+    /** Charges a record's address and control to the buffer (its data is charged as it is appended). */
+    @GuardedBy("mtx")
+    private void chargeRecord(Record r) {
         if (r.addr != null) {
             ctl += sockaddrSpace(r.addr);
             mbcnt += Mbuf.MSIZE;
@@ -351,13 +408,23 @@ public final class Sockbuf {
             ctl += Cmsg.spaceOf(r.control);
             mbcnt += Mbuf.MSIZE * r.control.size();
         }
+    }
+
+    /**
+     * Links {@code n} charged records, {@code first} to {@code last} through {@link Record#next}, at the
+     * end. A run is linked with one store into {@link #tail} (and {@link #head}): a reference stored into
+     * this long-lived (old-generation) object runs G1's post-write barrier to its StoreLoad fence (JDK 25),
+     * so a run pays it once, not once per record.
+     */
+    @GuardedBy("mtx")
+    private void linkRun(Record first, Record last, int n) {
         if (tail == null) {
-            head = r;
+            head = first;
         } else {
-            tail.next = r;
+            tail.next = first;
         }
-        tail = r;
-        records++;
+        tail = last;
+        records += n;
     }
 
     /** Links the chain's non-empty mbufs to the record, freeing empty ones ({@code sbcompress}, reduced). */
@@ -451,36 +518,48 @@ public final class Sockbuf {
     @GuardedBy("mtx")
     Record sbdequeueUpTo(int max) {
         mtx.assertOwned();
-        Record first = null;
-        Record last = null;
-        for (int i = 0; i < max; i++) {
-            Record r = unlinkFirst();
-            if (r == null) {
-                break;
-            }
-            if (last == null) {
-                first = r;
-            } else {
-                last.next = r;
-            }
-            last = r;
-        }
+        Record first = unlinkUpTo(max);
         sbcheckIf();
         return first;
     }
 
     @GuardedBy("mtx")
     private Record unlinkFirst() {
-        Record r = head;
-        if (r == null) {
+        return unlinkUpTo(1);
+    }
+
+    /**
+     * Unlinks up to {@code max} (at least 1) records from the front, uncharged and linked oldest first, or
+     * returns null if there are none. The buffer's {@link #head} is stored once for them all (see
+     * {@link #linkRun}).
+     */
+    @GuardedBy("mtx")
+    private Record unlinkUpTo(int max) {
+        Record first = head;
+        Record last = null;
+        Record r = first;
+        int n = 0;
+        while (r != null && n < max) {
+            uncharge(r);
+            last = r;
+            r = r.next;
+            n++;
+        }
+        if (last == null) {
             return null;
         }
-        head = r.next;
-        if (head == null) {
+        last.next = null;
+        head = r;
+        if (r == null) {
             tail = null;
         }
-        r.next = null;
-        records--;
+        records -= n;
+        return first;
+    }
+
+    /** Takes a record's data, address and control off the buffer's counts. */
+    @GuardedBy("mtx")
+    private void uncharge(Record r) {
         cc -= r.len;
         for (Mbuf m = r.m; m != null; m = m.next()) {
             mbcnt -= charge(m);
@@ -493,7 +572,6 @@ public final class Sockbuf {
             ctl -= Cmsg.spaceOf(r.control);
             mbcnt -= Mbuf.MSIZE * r.control.size();
         }
-        return r;
     }
 
     /**

@@ -301,22 +301,12 @@ public final class Socket {
      * never sleeps.
      */
     public int soappendaddrRun(org.smpnet.net.Mbuf[] packets, Object[] froms, Object[] controls, int from, int to) {
-        int n = 0;
         rcv.mtx.lock();
         try {
             if ((state & SS_NOFDREF) != 0) {
                 return 0;
             }
-            for (int i = from; i < to; i++) {
-                @SuppressWarnings("unchecked")
-                List<Cmsg> control = (List<Cmsg>) controls[i];
-                if (!rcv.sbappendaddr((org.smpnet.net.Sockaddr) froms[i], packets[i], control)) {
-                    continue;
-                }
-                packets[i] = null;
-                controls[i] = null;
-                n++;
-            }
+            int n = rcv.sbappendaddrRun(packets, froms, controls, from, to);
             if (n > 0) {
                 rcv.sowakeup();
             }

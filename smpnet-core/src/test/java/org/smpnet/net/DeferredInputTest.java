@@ -10,6 +10,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.smpnet.kern.Giant;
 import org.smpnet.kern.Mtx;
 
 class DeferredInputTest {
@@ -109,6 +110,29 @@ class DeferredInputTest {
             assertThat(order.got.get()).as("the sender ran the input at exit").isEqualTo(20);
             assertThat(order.outOfOrder.get()).isZero();
             assertThat(q.drops.get()).isZero();
+        } finally {
+            q.close();
+        }
+    }
+
+    @Test
+    @DisplayName("R-ISR-1: the staging arrays are renewed after RENEW_AFTER staged packets (at a publish of all): nothing is lost or reordered across it")
+    void stagingArraysRenewedWithoutLoss() throws InterruptedException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Giant.mpsafenet(), "net.mpsafenet=0: no staging");
+        NetTestSupport.SeqOrderSink order = new NetTestSupport.SeqOrderSink();
+        IfQueue q = new IfQueue("drenew", 256, DeferredInputTest.class, order);
+        try {
+            awaitSleeping(q);
+            int total = InputBatch.RENEW_AFTER + 100;
+            for (int sent = 0; sent < total; sent += 50) {
+                sendInSection(q, 0, sent, Math.min(50, total - sent));
+            }
+            NetTestSupport.awaitIdle(q);
+            assertThat(order.got.get()).isEqualTo(total);
+            assertThat(order.outOfOrder.get()).isZero();
+            assertThat(q.drops.get()).isZero();
+            assertThat(DeferredInput.stagedIntoArrays()).as("more than RENEW_AFTER staged: renewed on the way")
+                    .isLessThan(InputBatch.RENEW_AFTER);
         } finally {
             q.close();
         }

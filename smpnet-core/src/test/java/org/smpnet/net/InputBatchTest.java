@@ -115,4 +115,28 @@ class InputBatchTest {
             again.close();
         }
     }
+
+    @Test
+    @DisplayName("R-UDP-1: the batch's arrays are renewed after RENEW_AFTER deferrals (a flush replaces them): no deferral is lost or reordered across it")
+    void arraysRenewedWithoutLoss() {
+        InputBatch.Sink s = recorder("s");
+        int total = InputBatch.RENEW_AFTER + 100;
+        int sent = 0;
+        while (sent < total) {
+            InputBatch b = InputBatch.open();
+            for (int k = 0; k < 50 && sent < total; k++, sent++) {
+                b.defer(s, "A", z.gethdr(Mbuf.M_WAITOK, Mbuf.MT_DATA), sent, null);
+            }
+            b.close();
+        }
+        List<String> got = seen.stream().filter(x -> !x.equals("|")).toList();
+        assertThat(got).hasSize(total);
+        for (int i = 0; i < total; i++) {
+            assertThat(got.get(i)).isEqualTo("s:A:" + i);
+        }
+        InputBatch b = InputBatch.open();
+        assertThat(b.deferredIntoArrays()).as("more than RENEW_AFTER went through: renewed on the way")
+                .isLessThan(InputBatch.RENEW_AFTER);
+        b.close();
+    }
 }

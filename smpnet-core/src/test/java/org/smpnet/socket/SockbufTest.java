@@ -107,4 +107,74 @@ class SockbufTest {
         }
         so.soclose();
     }
+
+    @Test
+    @DisplayName("R-SO-1: a run append takes each datagram that fits, in order, as one append each would; batched dequeues take whole records and leave the counts exact")
+    @SuppressWarnings("GuardedBy") // this thread holds sb.mtx throughout
+    void runAppendAndBatchedDequeue() throws Exception {
+        Socket so = dgram();
+        Sockbuf sb = so.rcv();
+        sb.mtx.lock();
+        try {
+            sb.sbreserve(1000);
+            Sockaddr from = new Sockaddr.Un("/x"); // 106 bytes of address space per record
+            int[] sizes = {100, 50, 700, 60, 10};
+            Mbuf[] packets = new Mbuf[sizes.length];
+            Object[] froms = new Object[sizes.length];
+            Object[] controls = new Object[sizes.length];
+            for (int i = 0; i < sizes.length; i++) {
+                packets[i] = Mbuf.devget(new byte[sizes[i]], 0, sizes[i], Mbuf.M_WAITOK);
+                packets[i].data()[packets[i].dataOff()] = (byte) i;
+                froms[i] = from;
+            }
+            controls[1] = List.of(new Cmsg.Data(1, 2, new byte[5])); // 24 bytes
+            Mbuf refused = packets[2];
+            // 206, then 180 (386), then 806 does not fit (1192), 166 (552), 116 (668)
+            assertThat(sb.sbappendaddrRun(packets, froms, controls, 0, sizes.length)).isEqualTo(4);
+            assertThat(packets).containsExactly(null, null, refused, null, null);
+            assertThat(controls).containsOnlyNulls();
+            assertThat(sb.records()).isEqualTo(4);
+            assertThat(sb.cc()).isEqualTo(220);
+            assertThat(sb.ctl()).isEqualTo(4 * 106 + 24);
+            assertThat(sb.sbspace()).isEqualTo(1000 - 220 - 4 * 106 - 24);
+            sb.sbcheck();
+            refused.freem();
+
+            Sockbuf.Record two = sb.sbdequeueUpTo(2);
+            assertThat(two.len).isEqualTo(100);
+            assertThat(two.m.data()[two.m.dataOff()]).isEqualTo((byte) 0);
+            assertThat(two.next.len).isEqualTo(50);
+            assertThat(two.next.control).hasSize(1);
+            assertThat(two.next.next).as("the batch ends after two").isNull();
+            assertThat(sb.records()).isEqualTo(2);
+            assertThat(sb.cc()).isEqualTo(70);
+            assertThat(sb.ctl()).isEqualTo(2 * 106);
+            sb.sbcheck();
+            Sockbuf.Record rest = sb.sbdequeueUpTo(32);
+            assertThat(rest.len).isEqualTo(60);
+            assertThat(rest.next.len).isEqualTo(10);
+            assertThat(rest.next.next).isNull();
+            assertThat(sb.first()).isNull();
+            assertThat(sb.records()).isZero();
+            assertThat(sb.cc()).isZero();
+            assertThat(sb.ctl()).isZero();
+            assertThat(sb.mbcnt()).isZero();
+            assertThat(sb.sbdequeueUpTo(32)).isNull();
+            sb.sbcheck();
+            // an append after the buffer emptied starts a new list
+            assertThat(sb.sbappendaddr(from, Mbuf.devget(new byte[7], 0, 7, Mbuf.M_WAITOK), null)).isTrue();
+            assertThat(sb.first().len).isEqualTo(7);
+            sb.sbcheck();
+            for (Sockbuf.Record r = two; r != null; r = r.next) {
+                Mbuf.freeChain(r.m);
+            }
+            for (Sockbuf.Record r = rest; r != null; r = r.next) {
+                Mbuf.freeChain(r.m);
+            }
+        } finally {
+            sb.mtx.unlock();
+        }
+        so.soclose();
+        assertThat(domains.openSockets()).isZero();
+    }
 }
