@@ -37,12 +37,18 @@ import org.smpnet.socket.Ucred;
  * ({@code sendmmsg}/{@code recvmmsg} with {@code MSG_WAITFORONE}) on both sides, the C harness too
  * (default 1: {@code sendto}/{@code recv}); {@code -Dsmpnet.udpbench.reps=N} repeats the whole Linux-smpnet-Linux sequence N times
  * and adds the median ratio (this machine's run-to-run noise is large); the system property
- * {@code smpnet.udpbench.harness} names the C harness (without it only smpnet is measured).
+ * {@code smpnet.udpbench.harness} names the C harness (without it only smpnet is measured);
+ * {@code -Dsmpnet.udpbench.trace=true} also prints each smpnet run's rate in every half second of it. Beside each smpnet
+ * run the table gives the machine's {@linkplain CpuRoundTrip CPU-to-CPU round trip} just before and after it:
+ * the stack's sender and reader threads talk across CPUs, so a run on a VM whose host placed its two CPUs far
+ * apart (a round trip of some 400 ns instead of under 100) is slower for that reason alone.
  */
 public final class UdpPacketRate {
     private static final int PAYLOAD = 64;
     private static final int BASE_PORT = 9000;
     private static final double GOAL = 10.0;
+    /** Round trips per {@link CpuRoundTrip} sample: some 10-40 ms each. */
+    private static final int ROUND_TRIPS = 100_000;
 
     private UdpPacketRate() {}
 
@@ -81,6 +87,7 @@ public final class UdpPacketRate {
         double[][][] linuxCpu = new double[flows.length][reps][2];
         double[][] smp = new double[flows.length][reps];
         double[][] smpCpu = new double[flows.length][reps];
+        double[][][] roundTrip = new double[flows.length][reps][2];
         for (int rep = 0; rep < reps; rep++) {
             for (int i = 0; i < flows.length; i++) {
                 Result l = harness == null ? null : linux(harness, flows[i], seconds, warmup, batch);
@@ -88,11 +95,14 @@ public final class UdpPacketRate {
                 linuxCpu[i][rep][0] = l == null ? Double.NaN : l.cpuNanosPerDatagram();
             }
             for (int i = 0; i < flows.length; i++) {
+                roundTrip[i][rep][0] = CpuRoundTrip.medianNanos(3, ROUND_TRIPS);
                 Result r = smpnet(flows[i], seconds, warmup, batch);
+                roundTrip[i][rep][1] = CpuRoundTrip.medianNanos(3, ROUND_TRIPS);
                 smp[i][rep] = r.pps();
                 smpCpu[i][rep] = r.cpuNanosPerDatagram();
-                System.out.printf(Locale.ROOT, "smpnet flows=%d received=%d sent=%d seconds=%.3f pps=%.0f cpu=%.0fns/datagram%n",
-                        flows[i], r.received(), r.sent(), r.seconds(), r.pps(), r.cpuNanosPerDatagram());
+                System.out.printf(Locale.ROOT, "smpnet flows=%d received=%d sent=%d seconds=%.3f pps=%.0f cpu=%.0fns/datagram "
+                        + "roundtrip=%.0f/%.0fns%n", flows[i], r.received(), r.sent(), r.seconds(), r.pps(),
+                        r.cpuNanosPerDatagram(), roundTrip[i][rep][0], roundTrip[i][rep][1]);
             }
             for (int i = 0; i < flows.length; i++) {
                 Result l = harness == null ? null : linux(harness, flows[i], seconds, warmup, batch);
@@ -104,16 +114,16 @@ public final class UdpPacketRate {
         System.out.println(batch == 1 ? "One datagram per call (sendto/recv) on both sides:"
                 : "Up to " + batch + " datagrams per call (sendmmsg/recvmmsg with MSG_WAITFORONE) on both sides:");
         System.out.println("| flows | rep | Linux loopback pps (before / after) | smpnet epair pps | smpnet/Linux | goal >= 10x "
-                + "| CPU ns/datagram Linux (before / after) | CPU ns/datagram smpnet |");
-        System.out.println("|---|---|---|---|---|---|---|---|");
+                + "| CPU ns/datagram Linux (before / after) | CPU ns/datagram smpnet | CPU-to-CPU round trip ns (before / after smpnet) |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|");
         double[][] ratios = new double[flows.length][reps];
         for (int i = 0; i < flows.length; i++) {
             for (int rep = 0; rep < reps; rep++) {
                 double ratio = smp[i][rep] / Math.max(linux[i][rep][0], linux[i][rep][1]);
                 ratios[i][rep] = ratio;
-                System.out.printf(Locale.ROOT, "| %d | %d | %,.0f / %,.0f | %,.0f | %.2fx | %s | %,.0f / %,.0f | %,.0f |%n",
+                System.out.printf(Locale.ROOT, "| %d | %d | %,.0f / %,.0f | %,.0f | %.2fx | %s | %,.0f / %,.0f | %,.0f | %.0f / %.0f |%n",
                         flows[i], rep + 1, linux[i][rep][0], linux[i][rep][1], smp[i][rep], ratio, verdict(ratio),
-                        linuxCpu[i][rep][0], linuxCpu[i][rep][1], smpCpu[i][rep]);
+                        linuxCpu[i][rep][0], linuxCpu[i][rep][1], smpCpu[i][rep], roundTrip[i][rep][0], roundTrip[i][rep][1]);
             }
         }
         if (reps > 1) {
@@ -158,6 +168,31 @@ public final class UdpPacketRate {
         }
         System.out.print("linux  " + all);
         return r;
+    }
+
+    /**
+     * Sleeps through the measurement window; with {@code -Dsmpnet.udpbench.trace=true} reads host B's UDP
+     * input count every half second and prints the rates after the window, to show whether a run's rate held
+     * or changed within it.
+     */
+    private static void awaitWindow(double seconds, Vnet b) throws InterruptedException {
+        long end = System.nanoTime() + (long) (seconds * 1e9);
+        if (!Boolean.getBoolean("smpnet.udpbench.trace")) {
+            Thread.sleep((long) (seconds * 1000));
+            return;
+        }
+        StringBuilder rates = new StringBuilder("smpnet trace (UDP input, M datagrams/s per 0.5 s):");
+        long t = System.nanoTime();
+        long n = Long.parseLong(b.sysctl().get("net.inet.udp.stats.ipackets"));
+        while (end - t > 0) {
+            Thread.sleep(Math.max(1, Math.min(500, (end - t) / 1_000_000)));
+            long t2 = System.nanoTime();
+            long n2 = Long.parseLong(b.sysctl().get("net.inet.udp.stats.ipackets"));
+            rates.append(String.format(Locale.ROOT, " %.2f", (n2 - n) * 1e3 / (t2 - t)));
+            t = t2;
+            n = n2;
+        }
+        System.out.println(rates);
     }
 
     /** Two Vnets over an epair; {@code flows} sender/receiver thread pairs; counts during the window. */
@@ -242,7 +277,7 @@ public final class UdpPacketRate {
             long c0 = os.getProcessCpuTime();
             long t0 = System.nanoTime();
             phase.set(1);
-            Thread.sleep((long) (seconds * 1000));
+            awaitWindow(seconds, b);
             phase.set(2);
             long t1 = System.nanoTime();
             long c1 = os.getProcessCpuTime();
