@@ -133,6 +133,11 @@ public final class UmaCache {
         return (long) a.countAcquire() + f.countAcquire();
     }
 
+    /** The owner's thread id, or -1 for {@link #DIRECT}. */
+    long ownerId() {
+        return ownerId;
+    }
+
     /** Whether the calling thread owns this cache. */
     boolean ownedByCurrentThread() {
         return ownerId == Thread.currentThread().threadId();

@@ -1,6 +1,8 @@
 package org.smpnet.kern;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -109,6 +111,14 @@ public final class UmaZone<T> {
     private final Function<? super T, byte[]> trashView;
     /** Null when the zone has no per-thread caches. */
     private final CacheLocal caches;
+    /**
+     * The caches again, each in the slot its owner's thread id picks ({@link #cache()}'s fast path: a
+     * thread-local lookup costs a hash probe and a weak-reference check, a third of an mbuf's alloc and
+     * free). A slot is claimed by compare-and-set, by the first live thread of its ids; a thread whose
+     * slot another live thread holds uses the thread-local. A dead owner's cache stays until a thread
+     * claims the slot: thread ids are never reused, so it never matches again. Null without caches.
+     */
+    private final UmaCache[] slots;
     /** False: items are never reused ({@link Builder#recycle}). */
     private final boolean recycle;
 
@@ -152,6 +162,7 @@ public final class UmaZone<T> {
         this.lock = new Mtx("uma zone " + b.name, "uma zone");
         this.notFull = lock.newCondition();
         this.caches = b.perThreadCaches ? new CacheLocal(this) : null;
+        this.slots = b.perThreadCaches ? new UmaCache[CACHE_SLOTS] : null;
         this.recycle = b.recycle;
         this.live = INVARIANTS ? new ConcurrentHashMap<>() : null;
         lock.lock();
@@ -342,9 +353,8 @@ public final class UmaZone<T> {
         if (INVARIANTS || dtor != null) {
             beforeFree(item);
         }
-        CacheLocal tl = caches;
-        if (tl != null && sleepers == 0) {
-            UmaCache c = tl.get();
+        if (caches != null && sleepers == 0) {
+            UmaCache c = cache();
             if (push(c.alloc, item)) {
                 c.countFree();
                 return;
@@ -361,9 +371,38 @@ public final class UmaZone<T> {
      * once per thread, to make the cache).
      */
     public UmaCache cache() {
-        CacheLocal tl = caches;
-        return tl == null ? UmaCache.DIRECT : tl.get();
+        UmaCache[] sl = slots;
+        if (sl == null) {
+            return UmaCache.DIRECT;
+        }
+        long id = Thread.currentThread().threadId();
+        // A racy read is enough: ownerId is final, and a match means this thread made the cache.
+        UmaCache c = sl[(int) id & (CACHE_SLOTS - 1)];
+        return c != null && c.ownerId() == id ? c : cacheSlow(sl, id);
     }
+
+    /** {@link #cache()} past its slot: the thread-local, whose cache then claims the slot if it is free. */
+    private UmaCache cacheSlow(UmaCache[] sl, long id) {
+        UmaCache c = caches.get();
+        if (c.ownerId() == id && !c.uncached()) { // not a marker, which the thread-local may replace
+            int i = (int) id & (CACHE_SLOTS - 1);
+            UmaCache held = (UmaCache) SLOT.getAcquire(sl, i);
+            if (held == null || held.ownerDead()) {
+                SLOT.compareAndSet(sl, i, held, c);
+            }
+        }
+        return c;
+    }
+
+    /** The owner id of the cache in the slot thread {@code id} picks, or -1 when it is empty (for tests). */
+    long slotOwner(long id) {
+        UmaCache c = slots == null ? null : (UmaCache) SLOT.getAcquire(slots, (int) id & (CACHE_SLOTS - 1));
+        return c == null ? -1 : c.ownerId();
+    }
+
+    /** Slots of {@link #slots}: a power of two; the threads of one program have nearby ids. */
+    static final int CACHE_SLOTS = 256;
+    private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(UmaCache[].class);
 
     /**
      * {@link #alloc(int)} through {@code c}, which must be what {@link #cache()} of this zone

@@ -334,6 +334,64 @@ class UmaZoneTest {
     }
 
     @Test
+    @DisplayName("R-UMA-1: a thread finds its cache in the slot its id picks; threads whose ids share a slot keep caches of their own, and a dead owner's slot goes to the next thread")
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void cacheSlotsByThreadId() throws Exception {
+        UmaZone<byte[]> z = counted("t_slots").bucketSize(4).build();
+        UmaCache mine = z.cache();
+        long me = Thread.currentThread().threadId();
+        assertThat(z.slotOwner(me)).as("claimed at the first lookup").isEqualTo(me);
+        assertThat(z.cache()).as("the slot's cache is the thread-local's").isSameAs(mine);
+        // A live thread whose id picks the same slot: made by starting threads until an id collides.
+        AtomicReference<UmaCache> theirs = new AtomicReference<>();
+        AtomicReference<UmaCache> theirsAgain = new AtomicReference<>();
+        Thread colliding = startInSlot(slot(me), () -> {
+            theirs.set(z.cache());
+            byte[] b = z.alloc(theirs.get(), UmaZone.M_NOWAIT);
+            z.free(b); // the unhinted free finds the same cache
+            theirsAgain.set(z.cache());
+        });
+        colliding.join();
+        assertThat(theirs.get()).isNotSameAs(mine).isSameAs(theirsAgain.get());
+        assertThat(theirs.get().ownerId()).isEqualTo(colliding.threadId());
+        assertThat(z.slotOwner(me)).as("a live owner keeps its slot").isEqualTo(me);
+        assertThat(z.cache()).isSameAs(mine);
+        // A dead owner's slot: a thread in another (so far empty) slot claims it and dies; the next one there takes it.
+        int other = (slot(me) + 1) % UmaZone.CACHE_SLOTS;
+        assertThat(z.slotOwner(other)).isEqualTo(-1);
+        Thread first = startInSlot(other, () -> z.free(z.alloc(UmaZone.M_NOWAIT)));
+        first.join();
+        assertThat(z.slotOwner(first.threadId())).isEqualTo(first.threadId());
+        AtomicReference<UmaCache> next = new AtomicReference<>();
+        Thread second = startInSlot(other, () -> next.set(z.cache()));
+        second.join();
+        assertThat(z.slotOwner(other)).as("claimed from the dead owner").isEqualTo(second.threadId());
+        assertThat(next.get().ownerId()).isEqualTo(second.threadId());
+        assertThat(z.allocs()).isEqualTo(2);
+        assertThat(z.frees()).isEqualTo(2);
+        assertThat(z.inUse()).isZero();
+    }
+
+    private static int slot(long threadId) {
+        return (int) threadId & (UmaZone.CACHE_SLOTS - 1);
+    }
+
+    /**
+     * Makes platform threads (not started, so they cost only an object) until one has an id that picks
+     * cache slot {@code slot}, and starts that one running {@code body}.
+     */
+    private static Thread startInSlot(int slot, Runnable body) {
+        for (int tries = 0; tries < 4 * UmaZone.CACHE_SLOTS; tries++) {
+            Thread t = Thread.ofPlatform().unstarted(body);
+            if (slot(t.threadId()) == slot) {
+                t.start();
+                return t;
+            }
+        }
+        throw new AssertionError("no thread id picked slot " + slot + " in " + 4 * UmaZone.CACHE_SLOTS + " threads");
+    }
+
+    @Test
     @DisplayName("R-UMA-1: virtual threads bypass the caches and go to the depot")
     void virtualThreadsUseDepot() throws Exception {
         UmaZone<byte[]> z = counted("t_virt").build();
