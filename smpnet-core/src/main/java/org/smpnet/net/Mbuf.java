@@ -175,8 +175,12 @@ public final class Mbuf {
             packetCache = cache;
         }
         ownExt.activate();
-        this.next = null;
-        this.nextpkt = null;
+        if (next != null) { // mostly null already: skip the store and its GC barrier
+            next = null;
+        }
+        if (nextpkt != null) {
+            nextpkt = null;
+        }
         this.off = 0;
         this.len = 0;
         this.type = type;
@@ -200,12 +204,16 @@ public final class Mbuf {
     private void initPkthdr() {
         pktLen = 0;
         rcvifIndex = 0;
-        rxQueue = null;
+        if (rxQueue != null) { // mostly null already: skip the store and its GC barrier
+            rxQueue = null;
+        }
         flowid = 0;
         hashType = M_HASHTYPE_NONE;
         csumFlags = 0;
         csumData = 0;
-        tags = null;
+        if (tags != null) {
+            tags = null;
+        }
     }
 
     /** Makes a fresh cluster this mbuf's storage through its embedded ExtBuf. */
