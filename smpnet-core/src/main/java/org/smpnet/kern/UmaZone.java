@@ -377,7 +377,7 @@ public final class UmaZone<T> {
         }
         long id = Thread.currentThread().threadId();
         // A racy read is enough: ownerId is final, and a match means this thread made the cache.
-        UmaCache c = sl[(int) id & (CACHE_SLOTS - 1)];
+        UmaCache c = sl[slotOf(id)];
         return c != null && c.ownerId() == id ? c : cacheSlow(sl, id);
     }
 
@@ -385,7 +385,7 @@ public final class UmaZone<T> {
     private UmaCache cacheSlow(UmaCache[] sl, long id) {
         UmaCache c = caches.get();
         if (c.ownerId() == id && !c.uncached()) { // not a marker, which the thread-local may replace
-            int i = (int) id & (CACHE_SLOTS - 1);
+            int i = slotOf(id);
             UmaCache held = (UmaCache) SLOT.getAcquire(sl, i);
             if (held == null || held.ownerDead()) {
                 SLOT.compareAndSet(sl, i, held, c);
@@ -396,8 +396,13 @@ public final class UmaZone<T> {
 
     /** The owner id of the cache in the slot thread {@code id} picks, or -1 when it is empty (for tests). */
     long slotOwner(long id) {
-        UmaCache c = slots == null ? null : (UmaCache) SLOT.getAcquire(slots, (int) id & (CACHE_SLOTS - 1));
+        UmaCache c = slots == null ? null : (UmaCache) SLOT.getAcquire(slots, slotOf(id));
         return c == null ? -1 : c.ownerId();
+    }
+
+    /** The slot of {@link #slots} that thread {@code id} picks. */
+    static int slotOf(long id) {
+        return (int) id & (CACHE_SLOTS - 1);
     }
 
     /** Slots of {@link #slots}: a power of two; the threads of one program have nearby ids. */

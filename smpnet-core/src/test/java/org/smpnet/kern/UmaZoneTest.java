@@ -345,7 +345,7 @@ class UmaZoneTest {
         // A live thread whose id picks the same slot: made by starting threads until an id collides.
         AtomicReference<UmaCache> theirs = new AtomicReference<>();
         AtomicReference<UmaCache> theirsAgain = new AtomicReference<>();
-        Thread colliding = startInSlot(slot(me), () -> {
+        Thread colliding = startInSlot(UmaZone.slotOf(me), () -> {
             theirs.set(z.cache());
             byte[] b = z.alloc(theirs.get(), UmaZone.M_NOWAIT);
             z.free(b); // the unhinted free finds the same cache
@@ -357,7 +357,7 @@ class UmaZoneTest {
         assertThat(z.slotOwner(me)).as("a live owner keeps its slot").isEqualTo(me);
         assertThat(z.cache()).isSameAs(mine);
         // A dead owner's slot: a thread in another (so far empty) slot claims it and dies; the next one there takes it.
-        int other = (slot(me) + 1) % UmaZone.CACHE_SLOTS;
+        int other = (UmaZone.slotOf(me) + 1) % UmaZone.CACHE_SLOTS;
         assertThat(z.slotOwner(other)).isEqualTo(-1);
         Thread first = startInSlot(other, () -> z.free(z.alloc(UmaZone.M_NOWAIT)));
         first.join();
@@ -372,10 +372,6 @@ class UmaZoneTest {
         assertThat(z.inUse()).isZero();
     }
 
-    private static int slot(long threadId) {
-        return (int) threadId & (UmaZone.CACHE_SLOTS - 1);
-    }
-
     /**
      * Makes platform threads (not started, so they cost only an object) until one has an id that picks
      * cache slot {@code slot}, and starts that one running {@code body}.
@@ -383,7 +379,7 @@ class UmaZoneTest {
     private static Thread startInSlot(int slot, Runnable body) {
         for (int tries = 0; tries < 4 * UmaZone.CACHE_SLOTS; tries++) {
             Thread t = Thread.ofPlatform().unstarted(body);
-            if (slot(t.threadId()) == slot) {
+            if (UmaZone.slotOf(t.threadId()) == slot) {
                 t.start();
                 return t;
             }
